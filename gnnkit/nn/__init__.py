@@ -1,0 +1,29 @@
+"""Blueprint stages: equivariant layers (B), coarsening (P), readouts (A), and the composer."""
+
+from gnnkit.nn.blueprint import Blueprint, GraphState, stage_role
+from gnnkit.nn.conv import (
+    DeepSetsConv,
+    EGNNConv,
+    GATConv,
+    GCNConv,
+    GINConv,
+    GraphTransformerConv,
+)
+from gnnkit.nn.pool import PooledGraph, TopKPooling
+from gnnkit.nn.readout import AttentionReadout, Readout
+
+__all__ = [
+    "AttentionReadout",
+    "Blueprint",
+    "DeepSetsConv",
+    "EGNNConv",
+    "GATConv",
+    "GCNConv",
+    "GINConv",
+    "GraphState",
+    "GraphTransformerConv",
+    "PooledGraph",
+    "Readout",
+    "TopKPooling",
+    "stage_role",
+]

@@ -1,0 +1,17 @@
+"""Equivariant layers B of the blueprint, one per file."""
+
+from gnnkit.nn.conv.deepsets import DeepSetsConv
+from gnnkit.nn.conv.egnn import EGNNConv
+from gnnkit.nn.conv.gat import GATConv
+from gnnkit.nn.conv.gcn import GCNConv
+from gnnkit.nn.conv.gin import GINConv
+from gnnkit.nn.conv.transformer import GraphTransformerConv
+
+__all__ = [
+    "DeepSetsConv",
+    "EGNNConv",
+    "GATConv",
+    "GCNConv",
+    "GINConv",
+    "GraphTransformerConv",
+]

@@ -1,0 +1,21 @@
+"""Low-level kernels shared by every gnnkit layer."""
+
+from gnnkit.ops.scatter import (
+    available_backends,
+    get_backend,
+    scatter,
+    scatter_softmax,
+    set_backend,
+    torch_scatter_available,
+    use_backend,
+)
+
+__all__ = [
+    "available_backends",
+    "get_backend",
+    "scatter",
+    "scatter_softmax",
+    "set_backend",
+    "torch_scatter_available",
+    "use_backend",
+]
