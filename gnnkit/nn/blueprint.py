@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -27,6 +27,9 @@ from torch_geometric.data import Data
 
 from gnnkit.nn.graph_call import call_on_graph, forward_parameters, num_graphs_of
 from gnnkit.nn.pool import PooledGraph
+
+if TYPE_CHECKING:
+    from gnnkit.symmetry.certificate import Certificate
 
 POINTWISE_TYPES: tuple[type[nn.Module], ...] = (
     nn.ReLU,
@@ -97,7 +100,9 @@ class GraphState:
 
     def to_data(self) -> Data:
         fields = {"x": self.x, "edge_index": self.edge_index, "batch": self.batch}
-        fields.update({k: v for k, v in (("edge_attr", self.edge_attr), ("pos", self.pos)) if v is not None})
+        fields.update(
+            {k: v for k, v in (("edge_attr", self.edge_attr), ("pos", self.pos)) if v is not None}
+        )
         return Data(**fields)
 
 
@@ -181,38 +186,55 @@ class Blueprint(nn.Module):
         return any("pos" in forward_parameters(stage) for stage in self.stages)
 
     def certify(
-        self, data: Any, *, trials: int = 8, atol: float = 1e-5, seed: int = 0
-    ) -> list:
+        self,
+        data: Any,
+        *,
+        trials: int = 8,
+        atol: float = 1e-5,
+        seed: int = 0,
+        name: str | None = None,
+    ) -> list[Certificate]:
         """Certify every stage against its role's promise, then the whole model.
 
         Returns one :class:`~gnnkit.symmetry.Certificate` per stage (checked on the graph that
         reaches it), one for the whole model (permutation-invariant), and — when ``data`` has
-        ``pos`` and a stage reads it — one E(3) certificate for the whole model.
+        ``pos`` and a stage reads it — one E(3) certificate for the whole model. ``name``
+        labels the rows (default: the chain of stage symbols).
         """
         from gnnkit.symmetry import check_euclidean, check_permutation
+        from gnnkit.symmetry.certificate import module_name
 
+        whole = name or f"{type(self).__name__}({' → '.join(ROLE_SYMBOLS[r] for r in self.roles)})"
         certificates = []
         state: GraphState | Tensor = GraphState.from_graph(data)
         was_training = self.training
         self.eval()
-        with torch.no_grad():
-            for index, (stage, role) in enumerate(zip(self.stages, self.roles)):
-                name = f"{index}:{ROLE_SYMBOLS[role]} {stage!r}"
-                certificate = check_permutation(
-                    stage, state.to_data(), trials=trials, atol=atol, seed=seed, name=name
-                )
-                certificates.append(certificate.expecting(ROLE_PROMISE[role]))
-                state = self.apply_stage(stage, state)
-        self.train(was_training)
-        whole = f"{type(self).__name__}({' → '.join(ROLE_SYMBOLS[r] for r in self.roles)})"
+        try:
+            with torch.no_grad():
+                for index, (stage, role) in enumerate(zip(self.stages, self.roles)):
+                    certificate = check_permutation(
+                        stage,
+                        state.to_data(),
+                        trials=trials,
+                        atol=atol,
+                        seed=seed,
+                        output_level="graph" if role == "readout" else "node",
+                        name=f"{whole} [{index}:{ROLE_SYMBOLS[role]} {module_name(stage)}]",
+                    )
+                    certificates.append(certificate.expecting(ROLE_PROMISE[role]))
+                    state = self.apply_stage(stage, state)
+        finally:
+            self.train(was_training)
         certificates.append(
-            check_permutation(self, data, trials=trials, atol=atol, seed=seed, name=whole)
-            .expecting("invariant")
+            check_permutation(
+                self, data, trials=trials, atol=atol, seed=seed, name=whole
+            ).expecting("invariant")
         )
         if getattr(data, "pos", None) is not None and self.uses_positions():
             certificates.append(
-                check_euclidean(self, data, trials=trials, seed=seed, name=whole)
-                .expecting("invariant")
+                check_euclidean(self, data, trials=trials, seed=seed, name=whole).expecting(
+                    "invariant"
+                )
             )
         return certificates
 

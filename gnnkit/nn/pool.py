@@ -9,7 +9,6 @@ import torch
 from torch import Tensor, nn
 
 
-
 @dataclass(slots=True)
 class PooledGraph:
     """A coarsened batch of graphs.

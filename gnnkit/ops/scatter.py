@@ -61,7 +61,9 @@ def _resolve(choice: str) -> Backend:
                 "(or gnnkit's `scatter` extra), or use GNNKIT_SCATTER=torch"
             )
         return "torch_scatter"
-    raise ValueError(f"unknown scatter backend {choice!r}; expected one of auto, torch, torch_scatter")
+    raise ValueError(
+        f"unknown scatter backend {choice!r}; expected one of auto, torch, torch_scatter"
+    )
 
 
 _backend: Backend = _resolve(os.environ.get(BACKEND_ENV, "auto"))

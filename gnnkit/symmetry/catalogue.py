@@ -27,6 +27,12 @@ from gnnkit.symmetry.certificate import Certificate
 from gnnkit.symmetry.euclidean import check_euclidean
 from gnnkit.symmetry.graphs import random_graph_batch
 from gnnkit.symmetry.permutation import check_permutation
+from gnnkit.symmetry.probes import (
+    FirstNodeReadout,
+    LSTMAggregationLayer,
+    NodeIndexLayer,
+    RawCoordinateLayer,
+)
 
 IN_CHANNELS = 8
 EDGE_DIM = 4
@@ -47,7 +53,7 @@ def _blueprint_gcn_topk_gin() -> Blueprint:
     return Blueprint(
         [
             GCNConv(IN_CHANNELS, 16),
-            nn.ReLU(),
+            nn.ELU(),
             TopKPooling(16, ratio=0.5),
             GINConv(16, 16),
             nn.ReLU(),
@@ -99,13 +105,22 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("Blueprint Transformer→GAT→σ→DeepSets→attention", _blueprint_set_transformer),
 )
 
+#: Components that break a symmetry on purpose: every one must be caught by a failing
+#: certificate.
+PROBES: tuple[Entry, ...] = (
+    Entry("probe: node-index layer", lambda: NodeIndexLayer(IN_CHANNELS)),
+    Entry("probe: LSTM aggregation", lambda: LSTMAggregationLayer(IN_CHANNELS)),
+    Entry("probe: first-node readout", FirstNodeReadout),
+    Entry("probe: raw-coordinate layer", lambda: RawCoordinateLayer(IN_CHANNELS), euclidean=True),
+)
+
 
 def certify_entry(entry: Entry, *, trials: int = 8, seed: int = 0) -> list[Certificate]:
     """Certificates of one catalogue entry on a random batch of three graphs."""
     data = random_graph_batch(3, in_channels=IN_CHANNELS, edge_dim=EDGE_DIM, seed=seed)
     module = entry.build()
     if isinstance(module, Blueprint):
-        return module.certify(data, trials=trials, seed=seed)
+        return module.certify(data, trials=trials, seed=seed, name=entry.name)
     promise = PROMISES[module.blueprint_role]
     certificates = [
         check_permutation(module, data, trials=trials, seed=seed, name=entry.name).expecting(
@@ -113,10 +128,14 @@ def certify_entry(entry: Entry, *, trials: int = 8, seed: int = 0) -> list[Certi
         )
     ]
     if entry.euclidean:
-        certificates.append(check_euclidean(module, data, trials=trials, seed=seed, name=entry.name))
+        certificates.append(
+            check_euclidean(module, data, trials=trials, seed=seed, name=entry.name)
+        )
     return certificates
 
 
-def certify_all(*, trials: int = 8, seed: int = 0) -> list[Certificate]:
-    """Certificates of every catalogue entry."""
-    return [c for entry in CATALOGUE for c in certify_entry(entry, trials=trials, seed=seed)]
+def certify_all(
+    entries: tuple[Entry, ...] = CATALOGUE, *, trials: int = 8, seed: int = 0
+) -> list[Certificate]:
+    """Certificates of every entry (by default the whole catalogue)."""
+    return [c for entry in entries for c in certify_entry(entry, trials=trials, seed=seed)]

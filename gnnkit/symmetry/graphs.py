@@ -17,8 +17,18 @@ def random_graph(
 ) -> Data:
     """An Erdős–Rényi graph with both directions of each edge, random node features
     ``x`` ``[N, in_channels]``, edge features ``edge_attr`` ``[E, edge_dim]`` (the same for both
-    directions of an edge) and coordinates ``pos`` ``[N, dim]``."""
-    upper = torch.triu(torch.rand(num_nodes, num_nodes, generator=generator) < edge_prob, 1)
+    directions of an edge) and coordinates ``pos`` ``[N, dim]``.
+
+    The graph is in general position: no two nodes are *closed twins* (adjacent with the same
+    other neighbours). Closed twins get bit-for-bit equal sums over ``N(i) ∪ {i}``, and a hard
+    selection such as top-k pooling must then pick one of them by storage order, so a
+    certificate would measure a tie rather than the operator.
+    """
+    while True:
+        upper = torch.triu(torch.rand(num_nodes, num_nodes, generator=generator) < edge_prob, 1)
+        closed = upper | upper.T | torch.eye(num_nodes, dtype=torch.bool)
+        if torch.unique(closed, dim=0).size(0) == num_nodes:
+            break
     source, target = upper.nonzero(as_tuple=True)
     edge_index = torch.cat([torch.stack([source, target]), torch.stack([target, source])], dim=1)
     attr = torch.randn(source.numel(), edge_dim, generator=generator)

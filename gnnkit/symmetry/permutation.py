@@ -67,6 +67,32 @@ def graph_sizes(data: Any) -> GraphSizes:
     )
 
 
+NODE_KEYS = ("x", "pos")
+EDGE_KEYS = ("edge_attr",)
+UNCHANGED_KEYS = ("batch", "ptr")
+
+
+def _attribute_level(key: str, value: Tensor, sizes: GraphSizes) -> str | None:
+    """``"node"``, ``"edge"`` or ``None`` (graph-level or not indexed) for a data attribute."""
+    if key in NODE_KEYS:
+        return "node"
+    if key in EDGE_KEYS:
+        return "edge"
+    if key in UNCHANGED_KEYS or value.dim() == 0:
+        return None
+    rows = value.size(0)
+    if sizes.edges and rows == sizes.nodes == sizes.edges:
+        raise ValueError(
+            f"attribute {key!r} has {rows} rows and the graph has as many nodes as edges, so "
+            "it cannot be told whether it is node- or edge-indexed; use data of other sizes"
+        )
+    if rows == sizes.nodes:
+        return "node"
+    if sizes.edges and rows == sizes.edges:
+        return "edge"
+    return None
+
+
 def permute_graph(
     data: Any,
     relabel: Relabelling,
@@ -76,19 +102,15 @@ def permute_graph(
 ) -> Any:
     """A copy of ``data`` with nodes and edges relabelled consistently.
 
-    Attributes are recognised by their first dimension: ``N`` rows are node-indexed and take
-    ``node_perm``, ``E`` rows are edge-indexed and take ``edge_perm``; ``edge_index`` is
-    renumbered and reordered, ``batch``/``ptr`` and other attributes stay as they are. Keys in
-    ``node_pointer_keys`` hold node indices (e.g. a cascade's root) and are renumbered; keys in
-    ``edge_pointer_keys`` are edge-indexed and hold edge indices (e.g. each directed edge's
-    reverse) and are both reordered and renumbered.
+    ``x`` and ``pos`` are node-indexed and take ``node_perm``, ``edge_attr`` is edge-indexed and
+    takes ``edge_perm``, ``edge_index`` is renumbered and reordered, ``batch``/``ptr`` stay.
+    Any other attribute is recognised by its first dimension (``N`` rows: node-indexed, ``E``
+    rows: edge-indexed, anything else unchanged). Keys in ``node_pointer_keys`` hold node
+    indices (e.g. a cascade's root) and are renumbered; keys in ``edge_pointer_keys`` are
+    edge-indexed and hold edge indices (e.g. each directed edge's reverse) and are both
+    reordered and renumbered.
     """
     sizes = graph_sizes(data)
-    if sizes.edges and sizes.nodes == sizes.edges:
-        raise ValueError(
-            f"the graph has as many nodes as edges ({sizes.nodes}), so node- and edge-indexed "
-            "attributes cannot be told apart; use data of other sizes"
-        )
     device = data.edge_index.device if sizes.edges else None
     node_perm = relabel.node_perm.to(device)
     node_inverse = relabel.node_inverse.to(device)
@@ -97,7 +119,7 @@ def permute_graph(
     permuted = data.clone()
     for key in data.keys():
         value = data[key]
-        if not isinstance(value, Tensor) or key in ("batch", "ptr"):
+        if not isinstance(value, Tensor):
             continue
         if key == "edge_index":
             permuted[key] = node_inverse[value][:, edge_perm]
@@ -105,10 +127,12 @@ def permute_graph(
             permuted[key] = node_inverse[value]
         elif key in edge_pointer_keys:
             permuted[key] = edge_inverse[value[edge_perm]]
-        elif value.dim() > 0 and value.size(0) == sizes.nodes:
-            permuted[key] = value[node_perm]
-        elif value.dim() > 0 and sizes.edges and value.size(0) == sizes.edges:
-            permuted[key] = value[edge_perm]
+        else:
+            level = _attribute_level(key, value, sizes)
+            if level == "node":
+                permuted[key] = value[node_perm]
+            elif level == "edge":
+                permuted[key] = value[edge_perm]
     return permuted
 
 
@@ -142,37 +166,49 @@ def _compare_pooled(reference: PooledGraph, output: PooledGraph, relabel: Relabe
     return max(errors)
 
 
+OUTPUT_LEVELS = ("auto", "node", "edge", "graph")
+
+
 def compare_outputs(
-    reference: Any, output: Any, relabel: Relabelling, sizes: GraphSizes
+    reference: Any, output: Any, relabel: Relabelling, sizes: GraphSizes, level: str = "auto"
 ) -> tuple[float, set[str]]:
-    """Compare ``output = f(g·data)`` with ``g·f(data)``; returns (error, kinds seen)."""
+    """Compare ``output = f(g·data)`` with ``g·f(data)``; returns (error, kinds seen).
+
+    ``level`` says whether tensor outputs are node-, edge- or graph-level; ``"auto"`` tells
+    by their number of rows.
+    """
     if isinstance(reference, PooledGraph):
         return _compare_pooled(reference, output, relabel), {"equivariant"}
     if isinstance(reference, (tuple, list)):
-        results = [compare_outputs(r, o, relabel, sizes) for r, o in zip(reference, output)]
+        results = [compare_outputs(r, o, relabel, sizes, level) for r, o in zip(reference, output)]
         return max(e for e, _ in results), set().union(*(k for _, k in results))
     if isinstance(reference, dict):
-        results = [compare_outputs(reference[k], output[k], relabel, sizes) for k in reference]
+        results = [
+            compare_outputs(reference[k], output[k], relabel, sizes, level) for k in reference
+        ]
         return max(e for e, _ in results), set().union(*(k for _, k in results))
     if not isinstance(reference, Tensor):
         raise TypeError(f"cannot certify an output of type {type(reference).__name__}")
     if reference.dim() == 0:
         return scaled_error(output, reference), {"invariant"}
-    rows = reference.size(0)
-    matches = [
-        name
-        for name, count in (("nodes", sizes.nodes), ("edges", sizes.edges), ("graphs", sizes.graphs))
-        if count == rows
-    ]
+    if level == "auto":
+        level = _output_level(reference.size(0), sizes)
+    if level == "graph":
+        return scaled_error(output, reference), {"invariant"}
+    perm = relabel.node_perm if level == "node" else relabel.edge_perm
+    return scaled_error(output, reference[perm.to(reference.device)]), {"equivariant"}
+
+
+def _output_level(rows: int, sizes: GraphSizes) -> str:
+    counts = {"node": sizes.nodes, "edge": sizes.edges, "graph": sizes.graphs}
+    matches = [level for level, count in counts.items() if count == rows]
     if len(matches) != 1:
         raise ValueError(
             f"an output with {rows} rows cannot be classified: the data has {sizes.nodes} nodes, "
-            f"{sizes.edges} edges and {sizes.graphs} graphs; use data where these differ"
+            f"{sizes.edges} edges and {sizes.graphs} graphs; use data where these differ or pass "
+            "output_level"
         )
-    if matches[0] == "graphs":
-        return scaled_error(output, reference), {"invariant"}
-    perm = relabel.node_perm if matches[0] == "nodes" else relabel.edge_perm
-    return scaled_error(output, reference[perm.to(reference.device)]), {"equivariant"}
+    return matches[0]
 
 
 def check_permutation(
@@ -184,6 +220,7 @@ def check_permutation(
     seed: int = 0,
     node_pointer_keys: Sequence[str] = (),
     edge_pointer_keys: Sequence[str] = (),
+    output_level: str = "auto",
     name: str | None = None,
 ) -> Certificate:
     """Certify that ``module`` commutes with node permutations within each graph.
@@ -194,10 +231,13 @@ def check_permutation(
     random relabellings ``g`` (a node permutation inside each graph plus a shuffle of the edge
     list), node-level outputs must satisfy ``f(g·data) = g·f(data)`` and graph-level outputs
     ``f(g·data) = f(data)``; a :class:`~gnnkit.nn.pool.PooledGraph` must keep the same nodes
-    with the same features and induced edges.
+    with the same features and induced edges. Tensor outputs are classified by their number of
+    rows unless ``output_level`` (``"node"``, ``"edge"`` or ``"graph"``) says what they are.
 
     The module runs in eval mode without gradients; its training flag is restored afterwards.
     """
+    if output_level not in OUTPUT_LEVELS:
+        raise ValueError(f"output_level must be one of {OUTPUT_LEVELS}, got {output_level!r}")
     sizes = graph_sizes(data)
     batch = getattr(data, "batch", None)
     if batch is None:
@@ -217,7 +257,7 @@ def check_permutation(
                     edge_pointer_keys=edge_pointer_keys,
                 )
                 error, seen = compare_outputs(
-                    reference, call_on_graph(module, permuted), relabel, sizes
+                    reference, call_on_graph(module, permuted), relabel, sizes, output_level
                 )
                 worst, kinds = max(worst, error), kinds | seen
     finally:

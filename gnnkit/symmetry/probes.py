@@ -86,10 +86,3 @@ class RawCoordinateLayer(nn.Module):
 
     def forward(self, x: Tensor, pos: Tensor) -> Tensor:
         return self.lin(torch.cat([x, pos], dim=-1))
-
-
-PROBES: dict[str, type[nn.Module]] = {
-    "node index": NodeIndexLayer,
-    "LSTM aggregation": LSTMAggregationLayer,
-    "first-node readout": FirstNodeReadout,
-}

@@ -100,7 +100,9 @@ class EGNNConv(nn.Module):
         edge_input = [x.index_select(0, target), x.index_select(0, source), squared_distance]
         if self.edge_dim:
             if edge_attr is None:
-                raise ValueError(f"{self!r} was built with edge_dim={self.edge_dim}: pass edge_attr")
+                raise ValueError(
+                    f"{self!r} was built with edge_dim={self.edge_dim}: pass edge_attr"
+                )
             edge_input.append(edge_attr.view(edge_attr.size(0), -1))
         messages = self.edge_mlp(torch.cat(edge_input, dim=-1))  # [E, hidden]
 

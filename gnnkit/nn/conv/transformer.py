@@ -38,7 +38,12 @@ class GraphTransformerConv(nn.Module):
     blueprint_role = "equivariant"
 
     def __init__(
-        self, channels: int, *, heads: int = 4, ffn_channels: int | None = None, dropout: float = 0.0
+        self,
+        channels: int,
+        *,
+        heads: int = 4,
+        ffn_channels: int | None = None,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if channels % heads != 0:
@@ -85,9 +90,7 @@ class GraphTransformerConv(nn.Module):
         h = self.norm_attention(
             x + F.dropout(self.out(attended), p=self.dropout, training=self.training)
         )
-        return self.norm_ffn(
-            h + F.dropout(self.ffn(h), p=self.dropout, training=self.training)
-        )
+        return self.norm_ffn(h + F.dropout(self.ffn(h), p=self.dropout, training=self.training))
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.channels}, heads={self.heads})"

@@ -1,0 +1,1 @@
+"""The ``gnnkit`` command line."""
