@@ -1,0 +1,30 @@
+"""The gnnkit trainer: one Lightning-based loop for every gnnkit model and task kind.
+
+:func:`fit` trains and writes a run's artefacts; :func:`load_model` rebuilds a trained model
+from its ``model.pt``; :class:`TrainedModel` predicts.
+"""
+
+from gnnkit.train.checkpoint import CheckpointError, load_model, save_checkpoint
+from gnnkit.train.config import TrainConfig, add_config_arguments, config_from_arguments
+from gnnkit.train.metrics import compute_metrics, metric_names
+from gnnkit.train.predict import TrainedModel
+from gnnkit.train.scaling import TargetScaler
+from gnnkit.train.tasks import Task, TaskKind
+from gnnkit.train.trainer import TrainResult, fit
+
+__all__ = [
+    "CheckpointError",
+    "TargetScaler",
+    "Task",
+    "TaskKind",
+    "TrainConfig",
+    "TrainResult",
+    "TrainedModel",
+    "add_config_arguments",
+    "compute_metrics",
+    "config_from_arguments",
+    "fit",
+    "load_model",
+    "metric_names",
+    "save_checkpoint",
+]

@@ -1,0 +1,176 @@
+"""Every setting of a training run, as one plain record."""
+
+from __future__ import annotations
+
+import argparse
+import types
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+
+from gnnkit.train.metrics import metric_mode, metric_names
+from gnnkit.train.tasks import TASK_KINDS, TaskKind
+
+PROGRESS_MODES: tuple[str, ...] = ("auto", "bar", "lines", "none")
+DEFAULT_MONITOR = {"regression": "rmse", "binary": "roc_auc", "multiclass": "accuracy"}
+#: Settings that may change when a run is resumed: where and how it runs, not what it computes.
+RESUMABLE_CHANGES = frozenset(
+    {"resume", "progress", "num_workers", "accelerator", "devices", "num_nodes", "strategy"}
+)
+
+
+@dataclass(slots=True)
+class TrainConfig:
+    """Settings of :func:`gnnkit.train.fit`.
+
+    Task:
+        task: ``"regression"``, ``"binary"`` or ``"multiclass"``.
+        task_names: one name per target column (default ``task0, task1, …``).
+        n_classes: classes of a multiclass task (default: largest label in the data + 1).
+        class_balance: weight the classes of each task so that they count equally in the loss
+            (see :func:`~gnnkit.train.tasks.balanced_class_weights`).
+    Optimisation (chemprop's defaults):
+        epochs, batch_size: the most epochs to run and graphs per batch (per process under DDP).
+        warmup_epochs, init_lr, max_lr, final_lr: Adam's rate climbs linearly from ``init_lr``
+            to ``max_lr`` over ``warmup_epochs``, then decays exponentially to ``final_lr`` at
+            the last epoch (per step; see :mod:`gnnkit.train.schedule`).
+        grad_clip: clip the gradients' global 2-norm to this value (``None``: no clipping).
+    Model selection:
+        monitor: validation metric for early stopping and the best checkpoint (``"loss"`` or a
+            metric of the task kind; default ``rmse``, ``roc_auc`` or ``accuracy``).
+        mode: ``"min"`` or ``"max"`` (default: ``min`` for loss/rmse/mae, else ``max``).
+        patience: epochs without improvement before stopping (``None``: never stop early).
+    Reproducibility and faults:
+        seed: seeds the data order, dropout and everything else random in training (seed
+            before building the model to fix its initial weights too).
+        deterministic: ask torch for deterministic algorithms.
+        resume: continue the run in the output folder from its ``checkpoints/last.ckpt``.
+    Hardware (Lightning's ``Trainer`` arguments):
+        accelerator, devices, num_nodes, strategy: e.g. ``"cpu"``, ``2``, ``1``, ``"ddp"``.
+        num_workers: data-loading worker processes.
+    Output:
+        id_key: graph attribute identifying each graph in the predictions CSV (default: the
+            first of ``id``, ``smiles``, ``name`` that every graph has, else the row number).
+        progress: ``"bar"``, ``"lines"`` (one line per epoch), ``"none"``, or ``"auto"``: a bar
+            on an interactive terminal, lines otherwise.
+    """
+
+    task: TaskKind = "regression"
+    task_names: list[str] | None = None
+    n_classes: int | None = None
+    class_balance: bool = False
+    epochs: int = 50
+    batch_size: int = 64
+    warmup_epochs: float = 2.0
+    init_lr: float = 1e-4
+    max_lr: float = 1e-3
+    final_lr: float = 1e-4
+    grad_clip: float | None = None
+    monitor: str | None = None
+    mode: Literal["min", "max"] | None = None
+    patience: int | None = 10
+    seed: int = 0
+    deterministic: bool = True
+    resume: bool = False
+    accelerator: str = "auto"
+    devices: int | str = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    num_workers: int = 0
+    id_key: str | None = None
+    progress: Literal["auto", "bar", "lines", "none"] = "auto"
+
+    def validate(self) -> None:
+        """Raise ``ValueError`` on an inconsistent setting, naming the valid choices."""
+        if self.task not in TASK_KINDS:
+            raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASK_KINDS)}")
+        for name in ("epochs", "batch_size", "num_nodes"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must lie in [0, 2**32), got {self.seed}")
+        if not 0 <= self.warmup_epochs <= self.epochs:
+            raise ValueError(f"warmup_epochs must lie in [0, epochs], got {self.warmup_epochs}")
+        if min(self.init_lr, self.max_lr, self.final_lr) <= 0:
+            raise ValueError("init_lr, max_lr and final_lr must be positive")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be at least 1 or None, got {self.patience}")
+        if self.class_balance and self.task == "regression":
+            raise ValueError("class_balance applies to binary and multiclass tasks")
+        if self.n_classes is not None and (self.task != "multiclass" or self.n_classes < 2):
+            raise ValueError("n_classes is set only for multiclass tasks, and to at least 2")
+        valid = ("loss", *metric_names(self.task))
+        if self.monitor_name not in valid:
+            raise ValueError(
+                f"unknown monitor metric {self.monitor!r} for a {self.task} task; valid names: "
+                f"{', '.join(valid)}"
+            )
+        if self.mode not in (None, "min", "max"):
+            raise ValueError(f"mode must be 'min', 'max' or None, got {self.mode!r}")
+        if self.progress not in PROGRESS_MODES:
+            raise ValueError(
+                f"progress must be one of {', '.join(PROGRESS_MODES)}, got {self.progress!r}"
+            )
+
+    @property
+    def monitor_name(self) -> str:
+        """The monitored validation metric, without the ``val_`` prefix."""
+        name = self.monitor or DEFAULT_MONITOR[self.task]
+        return name.removeprefix("val_")
+
+    @property
+    def monitor_mode(self) -> Literal["min", "max"]:
+        return self.mode or metric_mode(self.monitor_name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def resume_conflicts(self, saved: dict[str, Any]) -> list[str]:
+        """Settings that differ from ``saved`` (a run's :meth:`to_dict`) and may not change on
+        resume."""
+        return [
+            f"{f.name}: {saved.get(f.name)!r} -> {getattr(self, f.name)!r}"
+            for f in fields(self)
+            if f.name not in RESUMABLE_CHANGES and saved.get(f.name) != getattr(self, f.name)
+        ]
+
+
+def _int_or_str(text: str) -> int | str:
+    return int(text) if text.lstrip("-").isdigit() else text
+
+
+def _argument_options(annotation: Any) -> dict[str, Any]:
+    """``add_argument`` options for a :class:`TrainConfig` field's type."""
+    if get_origin(annotation) in (types.UnionType, Union):
+        options = [a for a in get_args(annotation) if a is not type(None)]
+        if options == [int, str]:
+            return {"type": _int_or_str}
+        (annotation,) = options
+    if annotation is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if get_origin(annotation) is Literal:
+        return {"choices": get_args(annotation)}
+    if get_origin(annotation) is list:
+        return {"nargs": "+"}
+    return {"type": annotation}
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add one option per :class:`TrainConfig` field to ``parser``: ``--max-lr 1e-3``,
+    ``--devices 2``, ``--resume``/``--no-resume``, ``--task-names a b``, …"""
+    group = parser.add_argument_group("training (gnnkit.train.TrainConfig)")
+    hints = get_type_hints(TrainConfig)
+    for field in fields(TrainConfig):
+        group.add_argument(
+            f"--{field.name.replace('_', '-')}",
+            default=field.default,
+            help=f"default: {field.default}",
+            **_argument_options(hints[field.name]),
+        )
+
+
+def config_from_arguments(arguments: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of arguments parsed with :func:`add_config_arguments`."""
+    values = {field.name: getattr(arguments, field.name) for field in fields(TrainConfig)}
+    return TrainConfig(**values)

@@ -1,0 +1,148 @@
+"""Metrics per task and averaged over tasks, computed with torchmetrics.
+
+==============  =============================================================================
+kind            metrics
+==============  =============================================================================
+regression      ``rmse``, ``mae``, ``r2`` (on un-scaled predictions)
+binary          ``roc_auc``, ``prc_auc`` (trapezoidal area under the precision-recall curve, as
+                chemprop), ``accuracy`` and ``f1`` at probability 0.5
+multiclass      ``accuracy`` (micro), ``macro_f1``
+==============  =============================================================================
+
+Each task is scored on its labelled (non-NaN) graphs only. A metric that is undefined on a task
+is ``None`` (``null`` in JSON), never a placeholder number: every metric of a task with no
+labels, ``r2`` with fewer than two labels or constant labels, and ``roc_auc``/``prc_auc`` when
+the task's labels hold a single class. The average over tasks skips undefined values and is
+itself ``None`` when no task defines the metric.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Literal
+
+import torch
+import torchmetrics
+import torchmetrics.functional as tmf
+from torch import Tensor
+from torchmetrics.utilities import dim_zero_cat
+from torchmetrics.utilities.compute import auc
+
+from gnnkit.train.tasks import Task, TaskKind
+
+#: ``(predictions of one task, its labels, classes) -> value``; predictions are values ``[n]``,
+#: probabilities ``[n]`` (binary) or class probabilities ``[n, C]`` (multiclass).
+MetricFn = Callable[[Tensor, Tensor, int], float | None]
+
+
+def _two_classes(y: Tensor) -> bool:
+    return bool((y == 0).any() and (y == 1).any())
+
+
+def _r2(p: Tensor, y: Tensor, _: int) -> float | None:
+    if y.numel() < 2 or bool((y == y[0]).all()):
+        return None
+    return tmf.r2_score(p, y).item()
+
+
+def _prc_auc(p: Tensor, y: Tensor, _: int) -> float | None:
+    if not _two_classes(y):
+        return None
+    precision, recall, _thresholds = tmf.classification.binary_precision_recall_curve(p, y.long())
+    return auc(recall, precision).item()
+
+
+def _roc_auc(p: Tensor, y: Tensor, _: int) -> float | None:
+    return tmf.classification.binary_auroc(p, y.long()).item() if _two_classes(y) else None
+
+
+METRICS: dict[str, dict[str, MetricFn]] = {
+    "regression": {
+        "rmse": lambda p, y, _: tmf.mean_squared_error(p, y).sqrt().item(),
+        "mae": lambda p, y, _: tmf.mean_absolute_error(p, y).item(),
+        "r2": _r2,
+    },
+    "binary": {
+        "roc_auc": _roc_auc,
+        "prc_auc": _prc_auc,
+        "accuracy": lambda p, y, _: tmf.classification.binary_accuracy(p, y.long()).item(),
+        "f1": lambda p, y, _: tmf.classification.binary_f1_score(p, y.long()).item(),
+    },
+    "multiclass": {
+        "accuracy": lambda p, y, c: tmf.classification.multiclass_accuracy(
+            p, y.long(), num_classes=c, average="micro"
+        ).item(),
+        "macro_f1": lambda p, y, c: tmf.classification.multiclass_f1_score(
+            p, y.long(), num_classes=c, average="macro"
+        ).item(),
+    },
+}
+#: Metrics that improve downwards; every other metric improves upwards.
+LOWER_IS_BETTER = frozenset({"loss", "rmse", "mae"})
+
+
+def metric_names(kind: TaskKind) -> tuple[str, ...]:
+    """Metric names of a task kind, in report order."""
+    return tuple(METRICS[kind])
+
+
+def metric_mode(name: str) -> Literal["min", "max"]:
+    """``"min"`` for losses and errors, ``"max"`` for scores."""
+    return "min" if name in LOWER_IS_BETTER else "max"
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+def compute_metrics(task: Task, preds: Tensor, target: Tensor) -> dict[str, Any]:
+    """Per-task and averaged metrics.
+
+    Args:
+        task: the task.
+        preds: predictions from :meth:`Task.activate` (regression un-scaled): ``[B, T]`` or
+            ``[B, T, C]``.
+        target: labels ``[B, T]``, NaN where missing.
+
+    Returns:
+        ``{metric: average, …, "per_task": {task_name: {metric: value, …}, …}}`` with ``None``
+        for undefined values.
+    """
+    functions = METRICS[task.kind]
+    per_task: dict[str, dict[str, float | None]] = {}
+    for t, name in enumerate(task.names):
+        labelled = ~torch.isnan(target[:, t])
+        p, y = preds[labelled, t].double(), target[labelled, t].double()
+        per_task[name] = {
+            metric: _finite_or_none(fn(p, y, task.n_classes)) if y.numel() else None
+            for metric, fn in functions.items()
+        }
+    averaged: dict[str, Any] = {}
+    for metric in functions:
+        values = [scores[metric] for scores in per_task.values() if scores[metric] is not None]
+        averaged[metric] = sum(values) / len(values) if values else None
+    return {**averaged, "per_task": per_task}
+
+
+class TaskMetrics(torchmetrics.Metric):
+    """Collects predictions and labels over an epoch and scores them with
+    :func:`compute_metrics`; under DDP the collected tensors are gathered from every process
+    before scoring, so each process computes the metrics of the whole split."""
+
+    full_state_update = False
+
+    def __init__(self, task: Task) -> None:
+        super().__init__()
+        self.task = task
+        self.add_state("preds", default=[], dist_reduce_fx="cat")
+        self.add_state("target", default=[], dist_reduce_fx="cat")
+
+    def update(self, preds: Tensor, target: Tensor) -> None:
+        self.preds.append(preds.detach())
+        self.target.append(target.detach())
+
+    def compute(self) -> dict[str, Any]:
+        # scored on the CPU: small tensors, and no CUDA kernels without deterministic versions
+        preds, target = dim_zero_cat(self.preds).cpu(), dim_zero_cat(self.target).cpu()
+        return compute_metrics(self.task, preds, target)
