@@ -1,6 +1,8 @@
-"""Shared fixtures: scatter backends and devices to run over."""
+"""Shared fixtures: scatter backends and devices to run over, one torch thread per test."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import pytest
 import torch
@@ -8,6 +10,16 @@ import torch
 from gnnkit.ops import available_backends, use_backend
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(autouse=True)
+def one_thread() -> Iterator[None]:
+    """Tests run single-threaded: their tiny models gain nothing from threads, and on a busy
+    machine torch's thread pool stalls."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(params=available_backends())

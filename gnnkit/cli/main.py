@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from gnnkit import __version__
-from gnnkit.cli import certify
+from gnnkit.cli import certify, mol
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"gnnkit {__version__}")
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     certify.add_parser(subparsers)
+    mol.add_parser(subparsers)
     return parser
 
 

@@ -1,6 +1,6 @@
 """Whole models, registered by name so checkpoints rebuild them (:func:`build_model`)."""
 
-from gnnkit.models import cascade  # noqa: F401 (registers gcnfn, bigcn, upfd)
+from gnnkit.models.dmpnn import DMPNN
 from gnnkit.models.gin import GraphGIN
 from gnnkit.models.registry import (
     ModelSpec,
@@ -11,6 +11,7 @@ from gnnkit.models.registry import (
 )
 
 __all__ = [
+    "DMPNN",
     "GraphGIN",
     "ModelSpec",
     "available_models",

@@ -3,6 +3,7 @@
 from gnnkit.nn.blueprint import Blueprint, GraphState, stage_role
 from gnnkit.nn.conv import (
     DeepSetsConv,
+    DMPNNConv,
     EGNNConv,
     GATConv,
     GCNConv,
@@ -15,6 +16,7 @@ from gnnkit.nn.readout import AttentionReadout, Readout
 __all__ = [
     "AttentionReadout",
     "Blueprint",
+    "DMPNNConv",
     "DeepSetsConv",
     "EGNNConv",
     "GATConv",

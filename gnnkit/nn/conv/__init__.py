@@ -1,6 +1,7 @@
 """Equivariant layers B of the blueprint, one per file."""
 
 from gnnkit.nn.conv.deepsets import DeepSetsConv
+from gnnkit.nn.conv.dmpnn import DMPNNConv, find_reverse_edges
 from gnnkit.nn.conv.egnn import EGNNConv
 from gnnkit.nn.conv.gat import GATConv
 from gnnkit.nn.conv.gcn import GCNConv
@@ -8,10 +9,12 @@ from gnnkit.nn.conv.gin import GINConv
 from gnnkit.nn.conv.transformer import GraphTransformerConv
 
 __all__ = [
+    "DMPNNConv",
     "DeepSetsConv",
     "EGNNConv",
     "GATConv",
     "GCNConv",
     "GINConv",
     "GraphTransformerConv",
+    "find_reverse_edges",
 ]

@@ -1,0 +1,1 @@
+"""Datasets: molecules (RDKit) and social cascades."""

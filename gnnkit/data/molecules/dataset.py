@@ -1,0 +1,227 @@
+"""``MoleculeCSVDataset``: a table of SMILES and targets as a cached PyG ``InMemoryDataset``."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch_geometric.data import InMemoryDataset
+
+from gnnkit.data.molecules.descriptors import DESCRIPTOR_SETS, compute_descriptors
+from gnnkit.data.molecules.featurizer import (
+    FeaturizedMolecules,
+    FeaturizerConfig,
+    MoleculeFeaturizer,
+    reverse_edges,
+)
+from gnnkit.data.molecules.graph import MoleculeGraph
+from gnnkit.data.molecules.table import DataFileError, read_molecule_table
+
+CACHE_FORMAT = 1
+
+
+def cache_root() -> Path:
+    """Where processed datasets are cached: ``$GNNKIT_CACHE`` or ``~/.cache/gnnkit``."""
+    return Path(os.environ.get("GNNKIT_CACHE", Path.home() / ".cache" / "gnnkit"))
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidRow:
+    """A row whose SMILES RDKit rejected: 0-based data row, file line, SMILES, reason."""
+
+    row: int
+    line: int
+    smiles: str
+    reason: str
+
+
+def write_invalid_rows(rows: list[InvalidRow], path: str | Path) -> None:
+    """Write ``invalid_smiles.csv``: ``row,line,smiles,reason``."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["row", "line", "smiles", "reason"])
+        writer.writerows((r.row, r.line, r.smiles, r.reason) for r in rows)
+
+
+def _file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class MoleculeCSVDataset(InMemoryDataset):
+    """Molecules and their targets from a CSV/TSV/SMILES file, featurized once and cached.
+
+    Each graph is a :class:`~gnnkit.data.molecules.graph.MoleculeGraph` with ``x``,
+    ``edge_index`` (both directions of each bond), ``edge_attr``, ``rev_edge_index``, ``y``
+    ``[1, T]`` (NaN where missing), ``y_mask``, optional ``weight`` and ``descriptors``, the
+    ``smiles`` and its 0-based data ``row`` in the file.
+
+    The processed graphs are cached under ``root`` (default ``cache_root()/molecules``) in a
+    folder named by the SHA-256 of the file's bytes and of every setting that changes the
+    graphs; the cache holds only tensors and strings and loads with ``weights_only=True``.
+
+    Rows whose SMILES RDKit rejects are skipped and reported: their count on stderr, and
+    :attr:`invalid_rows` (see :func:`write_invalid_rows`). If every row is invalid, a
+    :class:`DataFileError` is raised.
+
+    Args:
+        path: the data file (``.csv``, ``.tsv``, ``.smi``, optionally ``.gz``).
+        smiles_column: the SMILES column (default: a column named like ``smiles``, else the
+            first).
+        target_columns: target columns (default: all other columns); ``[]`` for none.
+        weight_column: optional per-row sample weights.
+        featurizer: atom/bond feature settings.
+        descriptors: ``"rdkit2d"`` to add RDKit's 2-D descriptors per molecule, or ``None``.
+        root: cache folder.
+        workers: featurization processes.
+        verbose: report skipped rows on stderr.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        smiles_column: str | None = None,
+        target_columns: list[str] | None = None,
+        weight_column: str | None = None,
+        featurizer: FeaturizerConfig | None = None,
+        descriptors: str | None = None,
+        root: str | Path | None = None,
+        workers: int = 1,
+        verbose: bool = True,
+    ) -> None:
+        if descriptors is not None and descriptors not in DESCRIPTOR_SETS:
+            raise ValueError(
+                f"unknown descriptors {descriptors!r}; expected one of {DESCRIPTOR_SETS}"
+            )
+        self.path = Path(path)
+        self.table = read_molecule_table(
+            self.path,
+            smiles_column=smiles_column,
+            target_columns=target_columns,
+            weight_column=weight_column,
+        )
+        self.featurizer_config = featurizer or FeaturizerConfig()
+        self.descriptor_set = descriptors
+        self.workers = workers
+        self.settings = {
+            "format": CACHE_FORMAT,
+            "file_sha256": _file_digest(self.path),
+            "smiles_column": smiles_column,
+            "target_columns": self.table.task_names,
+            "weight_column": weight_column,
+            "featurizer": self.featurizer_config.to_dict(),
+            "descriptors": descriptors,
+        }
+        key = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()
+        root = Path(root) if root is not None else cache_root() / "molecules"
+        super().__init__(str(root / f"{self.path.stem}-{key[:16]}"), log=False)
+        self._data, self.slices, self.invalid_rows = self._load()
+        if verbose and self.invalid_rows:
+            print(
+                f"{self.path}: skipped {len(self.invalid_rows)} of {len(self.table.smiles)} rows "
+                "whose SMILES RDKit rejects (see invalid_smiles.csv in the output folder)",
+                file=sys.stderr,
+            )
+
+    @property
+    def task_names(self) -> list[str]:
+        return self.table.task_names
+
+    @property
+    def raw_file_names(self) -> list[str]:
+        return []
+
+    @property
+    def processed_file_names(self) -> list[str]:
+        return ["graphs.pt"]
+
+    def download(self) -> None:
+        """The data file is local; nothing to download."""
+
+    def process(self) -> None:
+        featurized = MoleculeFeaturizer(self.featurizer_config).featurize(
+            self.table.smiles, workers=self.workers
+        )
+        if len(featurized) == 0:
+            first = featurized.failures[0]
+            raise DataFileError(
+                f"{self.path}: none of the {len(self.table.smiles)} SMILES could be parsed by "
+                f"RDKit (row 0: {self.table.smiles[first[0]]!r}: {first[1]})"
+            )
+        torch.save(self._pack(featurized), self.processed_paths[0])
+
+    def _pack(self, featurized: FeaturizedMolecules) -> dict[str, object]:
+        """Flat tensors, slices and strings: everything ``torch.load(weights_only=True)``
+        accepts."""
+        rows = featurized.positions
+        targets = torch.from_numpy(self.table.targets[rows]).float()
+        tensors = {
+            "x": torch.from_numpy(featurized.x),
+            "edge_index": torch.from_numpy(featurized.edge_index),
+            "edge_attr": torch.from_numpy(featurized.edge_attr),
+            "rev_edge_index": torch.from_numpy(
+                np.concatenate([reverse_edges(int(n)) for n in featurized.num_edges])
+            ),
+            "y": targets,
+            "y_mask": ~torch.isnan(targets),
+            "row": torch.from_numpy(rows),
+        }
+        if self.table.weights is not None:
+            tensors["weight"] = torch.from_numpy(self.table.weights[rows]).float()
+        if self.descriptor_set is not None:
+            smiles = [self.table.smiles[r] for r in rows.tolist()]
+            tensors["descriptors"] = torch.from_numpy(
+                compute_descriptors(smiles, self.descriptor_set)
+            ).float()
+        count = len(rows)
+        atom_slices = torch.from_numpy(np.concatenate([[0], np.cumsum(featurized.num_atoms)]))
+        edge_slices = torch.from_numpy(np.concatenate([[0], np.cumsum(featurized.num_edges)]))
+        per_graph = torch.arange(count + 1)
+        slices = {key: per_graph for key in tensors}
+        slices.update(x=atom_slices, edge_index=edge_slices, edge_attr=edge_slices)
+        slices["rev_edge_index"] = edge_slices
+        return {
+            "tensors": tensors,
+            "slices": slices,
+            "smiles": [self.table.smiles[r] for r in rows.tolist()],
+            "invalid": [
+                [index, self.table.line_of_row(index), self.table.smiles[index], reason]
+                for index, reason in featurized.failures
+            ],
+        }
+
+    def _load(self) -> tuple[MoleculeGraph, dict[str, torch.Tensor] | None, list[InvalidRow]]:
+        try:
+            packed = torch.load(self.processed_paths[0], weights_only=True)
+        except Exception as error:  # a damaged cache is rebuilt, never trusted
+            print(f"rebuilding damaged cache {self.processed_paths[0]}: {error}", file=sys.stderr)
+            self.process()
+            packed = torch.load(self.processed_paths[0], weights_only=True)
+        smiles = packed["smiles"]
+        # PyG keeps a one-graph dataset uncollated (no slices): do the same.
+        single = len(smiles) == 1
+        data = MoleculeGraph(**packed["tensors"], smiles=smiles[0] if single else smiles)
+        slices = None if single else {**packed["slices"], "smiles": packed["slices"]["row"]}
+        invalid = [InvalidRow(int(r), int(n), s, why) for r, n, s, why in packed["invalid"]]
+        return data, slices, invalid
+
+    def rows(self) -> np.ndarray:
+        """The 0-based data row of every graph, in dataset order."""
+        return self._data.row.numpy()
+
+    def __repr__(self) -> str:
+        return (
+            f"MoleculeCSVDataset({self.path.name}, {len(self)} molecules, "
+            f"tasks={self.task_names}, skipped={len(self.invalid_rows)})"
+        )

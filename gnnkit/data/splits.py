@@ -1,0 +1,213 @@
+"""Train/validation/test splits: random, scaffold, stratified, k-fold, and chemprop's file format.
+
+Indices are positions in the list being split (for a molecule file: 0-based data rows). A
+``splits.json`` is chemprop's format: a list of ``{"train": [...], "val": [...], "test": [...]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from rdkit import Chem, rdBase
+from rdkit.Chem.Scaffolds import MurckoScaffold
+
+SPLIT_TYPES = ("random", "scaffold", "stratified")
+
+
+@dataclass(slots=True)
+class Split:
+    """Index lists of one split."""
+
+    train: list[int]
+    val: list[int]
+    test: list[int]
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {"train": list(self.train), "val": list(self.val), "test": list(self.test)}
+
+    def check_disjoint(self) -> None:
+        """Raise ``ValueError`` if an index is in two parts."""
+        parts = {"train": set(self.train), "val": set(self.val), "test": set(self.test)}
+        for a, b in (("train", "val"), ("train", "test"), ("val", "test")):
+            shared = parts[a] & parts[b]
+            if shared:
+                raise ValueError(f"indices in both {a} and {b}: {sorted(shared)[:10]}")
+
+
+def _check_sizes(sizes: Sequence[float]) -> tuple[float, float, float]:
+    if len(sizes) != 3 or any(s < 0 for s in sizes) or not math.isclose(sum(sizes), 1.0):
+        raise ValueError(
+            f"split sizes must be three non-negative fractions summing to 1, got {sizes}"
+        )
+    return float(sizes[0]), float(sizes[1]), float(sizes[2])
+
+
+def _counts(n: int, sizes: tuple[float, float, float]) -> tuple[int, int]:
+    train = round(sizes[0] * n)
+    val = round(sizes[1] * n)
+    return train, min(val, n - train)
+
+
+def random_split(n: int, sizes: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:
+    """A random split of ``range(n)``."""
+    fractions = _check_sizes(sizes)
+    order = np.random.default_rng(seed).permutation(n).tolist()
+    train, val = _counts(n, fractions)
+    return Split(order[:train], order[train : train + val], order[train + val :])
+
+
+def murcko_scaffold(smiles: str) -> str:
+    """The Bemis–Murcko scaffold SMILES (empty for acyclic molecules; the SMILES itself if
+    RDKit cannot parse it, so that it forms its own group)."""
+    with rdBase.BlockLogs():
+        mol = Chem.MolFromSmiles(smiles)
+    if mol is None:
+        return smiles
+    return MurckoScaffold.MurckoScaffoldSmiles(mol=mol, includeChirality=False)
+
+
+def scaffold_split(
+    smiles: Sequence[str], sizes: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
+) -> Split:
+    """Balanced scaffold split (chemprop's ``scaffold_balanced``).
+
+    Molecules are grouped by Bemis–Murcko scaffold; no scaffold spans two parts. Groups larger
+    than half the validation or test size go first into training (so large scaffolds do not
+    land in the small parts); the remaining groups follow in a seeded random order. Groups then
+    fill train, val and test in turn, each group going to the first part that it fits into.
+    """
+    fractions = _check_sizes(sizes)
+    n = len(smiles)
+    train_size, val_size = _counts(n, fractions)
+    test_size = n - train_size - val_size
+    groups: dict[str, list[int]] = defaultdict(list)
+    for index, text in enumerate(smiles):
+        groups[murcko_scaffold(text)].append(index)
+    rng = np.random.default_rng(seed)
+    big, small = [], []
+    for members in groups.values():
+        is_big = len(members) > val_size / 2 or len(members) > test_size / 2
+        (big if is_big else small).append(members)
+    rng.shuffle(big)
+    rng.shuffle(small)
+    train: list[int] = []
+    val: list[int] = []
+    test: list[int] = []
+    for members in big + small:
+        if len(train) + len(members) <= train_size:
+            train.extend(members)
+        elif len(val) + len(members) <= val_size:
+            val.extend(members)
+        else:
+            test.extend(members)
+    return Split(sorted(train), sorted(val), sorted(test))
+
+
+def stratified_split(
+    labels: Sequence[object], sizes: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
+) -> Split:
+    """A random split that keeps each label's share in every part (for classification).
+
+    ``labels`` holds one hashable label per item (for several binary tasks, e.g. a tuple of
+    the item's labels).
+    """
+    fractions = _check_sizes(sizes)
+    rng = np.random.default_rng(seed)
+    by_label: dict[object, list[int]] = defaultdict(list)
+    for index, label in enumerate(labels):
+        by_label[label].append(index)
+    split = Split([], [], [])
+    for label in sorted(by_label, key=str):
+        members = rng.permutation(by_label[label]).tolist()
+        train, val = _counts(len(members), fractions)
+        split.train.extend(members[:train])
+        split.val.extend(members[train : train + val])
+        split.test.extend(members[train + val :])
+    return Split(sorted(split.train), sorted(split.val), sorted(split.test))
+
+
+def k_fold_splits(
+    n: int,
+    folds: int,
+    *,
+    seed: int = 0,
+    labels: Sequence[object] | None = None,
+    val_fraction: float = 0.1,
+) -> list[Split]:
+    """``folds`` splits whose test parts partition ``range(n)``.
+
+    Each fold's validation part is carved from its training folds (never from its test fold),
+    ``val_fraction`` of the remaining items. With ``labels`` the folds and the validation parts
+    are stratified by label.
+    """
+    if folds < 2:
+        raise ValueError(f"k-fold cross-validation needs at least 2 folds, got {folds}")
+    if n < folds:
+        raise ValueError(f"cannot make {folds} folds of {n} items")
+    rng = np.random.default_rng(seed)
+    assignment = np.empty(n, dtype=np.int64)
+    groups = defaultdict(list)
+    for index in range(n):
+        groups[labels[index] if labels is not None else None].append(index)
+    offset = 0
+    for key in sorted(groups, key=str):
+        members = rng.permutation(groups[key])
+        assignment[members] = (np.arange(len(members)) + offset) % folds
+        offset += len(members)
+    splits = []
+    for fold in range(folds):
+        test = np.flatnonzero(assignment == fold).tolist()
+        rest = np.flatnonzero(assignment != fold)
+        rest_labels = [labels[i] for i in rest] if labels is not None else [None] * len(rest)
+        inner = stratified_split(
+            rest_labels, (1.0 - val_fraction, val_fraction, 0.0), seed=seed + fold + 1
+        )
+        splits.append(
+            Split(sorted(rest[inner.train].tolist()), sorted(rest[inner.val].tolist()), test)
+        )
+    return splits
+
+
+def write_splits(splits: Sequence[Split], path: str | Path) -> None:
+    """Write chemprop's ``splits.json``: a list of ``{"train", "val", "test"}`` index lists."""
+    Path(path).write_text(json.dumps([s.to_dict() for s in splits], indent=1) + "\n")
+
+
+def read_splits(path: str | Path, n: int | None = None) -> list[Split]:
+    """Read a ``splits.json`` (chemprop's format); checks keys, integer indices, disjointness
+    and, given ``n``, that every index is below ``n``."""
+    path = Path(path)
+    try:
+        content = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: cannot read splits: {error}") from error
+    if isinstance(content, dict):
+        content = [content]
+    splits = []
+    for number, entry in enumerate(content):
+        if not isinstance(entry, dict) or not {"train", "val", "test"} <= set(entry):
+            raise ValueError(f"{path}: split {number} needs the keys train, val and test")
+        parts = {}
+        for key in ("train", "val", "test"):
+            values = entry[key]
+            if not all(isinstance(v, int) and v >= 0 for v in values):
+                raise ValueError(f"{path}: split {number}, {key}: indices must be integers ≥ 0")
+            if n is not None and values and max(values) >= n:
+                raise ValueError(
+                    f"{path}: split {number}, {key}: index {max(values)} is out of range for "
+                    f"{n} rows"
+                )
+            parts[key] = list(values)
+        split = Split(**parts)
+        try:
+            split.check_disjoint()
+        except ValueError as error:
+            raise ValueError(f"{path}: split {number}: {error}") from None
+        splits.append(split)
+    return splits

@@ -1,0 +1,1 @@
+"""End-to-end workflows that the command line and scripts share."""

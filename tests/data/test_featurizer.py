@@ -1,0 +1,100 @@
+"""The molecule featurizer: every slot, bond-free molecules, failures, workers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rdkit
+from rdkit import Chem, rdBase
+
+from gnnkit.data.molecules import FeaturizerConfig, MoleculeFeaturizer
+from gnnkit.data.molecules.featurizer import reverse_edges
+
+NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
+
+
+def hot(row: np.ndarray) -> list[int]:
+    return np.flatnonzero(row[:70]).tolist()
+
+
+def test_methane_atom_slots():
+    result = MoleculeFeaturizer().featurize(["C"])
+    (x,) = result.x
+    # carbon (slot 5), total degree 4 (38+4), charge 0 (45+4), chiral unspecified (51),
+    # four hydrogens (56+4), sp3 (62+4)
+    assert hot(x) == [5, 42, 49, 51, 60, 66]
+    assert x[70] == 0.0
+    assert x[71] == pytest.approx(0.12011, abs=1e-5)
+    assert result.edge_index.shape == (2, 0)
+    assert result.x.shape == (1, 72)
+
+
+def test_charged_iodine_and_unknown_element_and_aromatic_atom():
+    result = MoleculeFeaturizer().featurize(["[I-]", "[U]", "c1ccccc1"])
+    iodide, uranium, benzene_carbon = result.x[0], result.x[1], result.x[2]
+    assert hot(iodide)[:3] == [36, 38, 45]  # iodine slot, degree 0, charge −1
+    assert hot(uranium)[0] == 37  # "other" element
+    assert hot(benzene_carbon) == [5, 41, 49, 51, 57, 64]  # degree 3, one H, sp2
+    assert benzene_carbon[70] == 1.0
+
+
+def test_bond_slots_and_directions():
+    result = MoleculeFeaturizer().featurize(["c1ccccc1", "C/C=C/C", "CC#N"])
+    # benzene: 6 aromatic ring bonds, both directions, identical features
+    benzene = result.edge_attr[:12]
+    assert (benzene == benzene[0]).all()
+    assert np.flatnonzero(benzene[0]).tolist() == [4, 5, 6, 7]  # aromatic, conj., ring, no stereo
+    butene_double = result.edge_attr[12 + 2]  # bond 1 of trans-2-butene, first direction
+    assert np.flatnonzero(butene_double).tolist() == [2, 10]  # double, not conjugated, E
+    nitrile = result.edge_attr[12 + 6 + 2]
+    assert np.flatnonzero(nitrile).tolist() == [3, 7]  # triple, stereo none
+    first = result.edge_index[:, :2]
+    assert first.tolist() == [[0, 1], [1, 0]]
+    assert reverse_edges(4).tolist() == [1, 0, 3, 2]
+
+
+def test_salt_without_bonds_and_counts():
+    result = MoleculeFeaturizer().featurize(["[Na+].[Cl-]", "CCO"])
+    assert result.num_atoms.tolist() == [2, 3]
+    assert result.num_edges.tolist() == [0, 4]
+    graphs = list(result.graphs())
+    assert graphs[0][2].shape == (2, 0) and graphs[1][2].shape == (2, 4)
+
+
+def test_rich_features_extend_v2():
+    v2 = MoleculeFeaturizer().featurize(["C1CC1C"])
+    rich = MoleculeFeaturizer(FeaturizerConfig("rich")).featurize(["C1CC1C"])
+    assert rich.x.shape == (4, 92)
+    np.testing.assert_array_equal(rich.x[:, :72], v2.x)
+    extra = rich.x[:, 72:]
+    assert extra[0, 0] == 1 and extra[0, 1] == 1  # ring atom, smallest ring 3
+    assert extra[3, 0] == 0 and extra[3, 1:8].sum() == 0  # the methyl is not in a ring
+    assert (extra[:, 8] == 1).all()  # no radical electrons
+    with pytest.raises(ValueError, match="atom_features must be one of"):
+        FeaturizerConfig("fancy")
+
+
+def test_rejected_smiles_are_reported_with_rdkit_reason():
+    result = MoleculeFeaturizer().featurize(["CCO", "C1CC", "", "N(C)(C)(C)(C)C", "c1cccc1"])
+    assert result.positions.tolist() == [0]
+    reasons = dict(result.failures)
+    assert reasons[1].startswith("SMILES syntax error")
+    assert reasons[2] == "empty SMILES"
+    assert "Explicit valence for atom # 0 N, 5" in reasons[3]
+    assert "kekulize" in reasons[4].lower()
+
+
+def test_nci_file_failures_match_rdkit_and_workers_agree():
+    smiles = [line.split()[0] for line in NCI.read_text().splitlines() if line.strip()][:1500]
+    with rdBase.BlockLogs():
+        rejected = [i for i, s in enumerate(smiles) if Chem.MolFromSmiles(s) is None]
+    one = MoleculeFeaturizer().featurize(smiles)
+    two = MoleculeFeaturizer().featurize(smiles, workers=2)
+    assert [i for i, _ in one.failures] == rejected
+    assert len(one) == len(smiles) - len(rejected)
+    np.testing.assert_array_equal(one.x, two.x)
+    np.testing.assert_array_equal(one.edge_index, two.edge_index)
+    np.testing.assert_array_equal(one.positions, two.positions)
+    assert one.failures == two.failures
