@@ -6,8 +6,8 @@ A scatter reduces the rows of ``src`` that share an ``index`` value:
     \\mathrm{out}_i = \\bigoplus_{j \\,:\\, \\mathrm{index}_j = i} \\mathrm{src}_j,
     \\qquad \\bigoplus \\in \\{\\sum, \\mathrm{mean}, \\max, \\min\\}
 
-Two backends compute it: ``torch_scatter`` (when the package is importable) and native
-``torch.Tensor.scatter_reduce_``. ``GNNKIT_SCATTER=auto|torch|torch_scatter`` picks one at import
+Two backends compute it: ``torch_scatter`` (when the package is importable) and native torch
+(``Tensor.index_add_`` for sum and mean, ``Tensor.scatter_reduce_`` for max and min). ``GNNKIT_SCATTER=auto|torch|torch_scatter`` picks one at import
 time; :func:`set_backend` and :func:`use_backend` switch at run time.
 
 Defined answers on edge cases, identical for both backends:
@@ -101,9 +101,10 @@ def _broadcast_index(index: Tensor, src: Tensor, dim: int) -> Tensor:
 def _scatter_torch(src: Tensor, index: Tensor, dim: int, dim_size: int, reduce: str) -> Tensor:
     size = list(src.shape)
     size[dim] = dim_size
-    full_index = _broadcast_index(index, src, dim)
     if reduce in ("sum", "mean"):
-        out = src.new_zeros(size).scatter_add_(dim, full_index, src)
+        # index_add_ takes the 1-D index as it is: about twice as fast as scatter_add_ with a
+        # broadcast index, forward and backward.
+        out = src.new_zeros(size).index_add_(dim, index, src)
         if reduce == "mean":
             count = torch.bincount(index, minlength=dim_size).clamp_(min=1)
             shape = [1] * src.dim()
@@ -112,7 +113,7 @@ def _scatter_torch(src: Tensor, index: Tensor, dim: int, dim_size: int, reduce: 
         return out
     torch_reduce = "amax" if reduce == "max" else "amin"
     return src.new_zeros(size).scatter_reduce_(
-        dim, full_index, src, reduce=torch_reduce, include_self=False
+        dim, _broadcast_index(index, src, dim), src, reduce=torch_reduce, include_self=False
     )
 
 

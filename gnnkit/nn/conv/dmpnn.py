@@ -96,7 +96,9 @@ class DMPNNConv(nn.Module):
     ) -> Tensor:
         num_nodes = x.size(0)
         source, target = edge_index
-        h0 = self.W_i(torch.cat([x.index_select(0, source), edge_attr], dim=-1))
+        # W_i [x_v ‖ e_vw] = W_x x_v + W_e e_vw: the atom part is computed once per atom.
+        weight_atom, weight_bond = self.W_i.weight.split([self.atom_dim, self.bond_dim], dim=1)
+        h0 = F.linear(x, weight_atom).index_select(0, source) + F.linear(edge_attr, weight_bond)
         h = F.relu(h0)
         for _ in range(self.depth - 1):
             incoming = scatter(h, target, dim=0, dim_size=num_nodes, reduce="sum")
