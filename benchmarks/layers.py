@@ -3,7 +3,8 @@
     python benchmarks/layers.py [--nodes 10000] [--edges 200000] [--channels 64]
                                 [--repeats 21] [--device cpu|cuda]
 
-For every scatter backend that can run here, each pair of layers is timed on the same random
+For every scatter backend that can run here (each forced, and ``auto``, which mixes them), each
+pair of layers is timed on the same random
 graph and input, alternating gnnkit and PyG within each repeat so that both see the same machine
 state. Prints the median milliseconds per forward+backward and the ratio gnnkit / PyG.
 """
@@ -20,7 +21,7 @@ import torch_geometric.nn as pyg
 from torch import nn
 
 import gnnkit.nn as gk
-from gnnkit.ops import available_backends, use_backend
+from gnnkit.ops import available_backends, torch_scatter_available, use_backend
 
 
 def layer_pairs(
@@ -65,7 +66,8 @@ def benchmark(args: argparse.Namespace) -> list[tuple[str, str, float, float]]:
     x.requires_grad_(True)
     edge_index = torch.randint(0, args.nodes, (2, args.edges), generator=generator).to(device)
     rows = []
-    for backend in available_backends():
+    choices = available_backends() + (["auto"] if torch_scatter_available() else [])
+    for backend in choices:
         with use_backend(backend):
             for name, (make_gnnkit, make_pyg) in layer_pairs(args.channels).items():
                 torch.manual_seed(0)

@@ -7,9 +7,12 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from gnnkit.ops import available_backends, use_backend
+from gnnkit.ops import available_backends, torch_scatter_available, use_backend
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+#: Every installed backend forced for all reductions, and "auto" (which mixes them) when it
+#: differs from both.
+BACKEND_CHOICES = available_backends() + (["auto"] if torch_scatter_available() else [])
 
 
 @pytest.fixture(autouse=True)
@@ -22,7 +25,7 @@ def one_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
-@pytest.fixture(params=available_backends())
+@pytest.fixture(params=BACKEND_CHOICES)
 def scatter_backend(request: pytest.FixtureRequest):
     """Runs the test once per installed scatter backend."""
     with use_backend(request.param) as backend:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gnnkit.ops import get_backend
+from gnnkit.ops import describe_backend
 from gnnkit.symmetry.catalogue import PROBES, certify_all, certify_entry
 from gnnkit.symmetry.certificate import Certificate
 
@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     failed = [c for c in certificates if not c.passed]
     print(
         f"\n{len(certificates) - len(failed)} of {len(certificates)} certificates passed "
-        f"(scatter backend: {get_backend()})"
+        f"(scatter backend: {describe_backend()})"
     )
     if not args.probes:
         return 1 if failed else 0

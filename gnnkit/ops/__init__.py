@@ -2,6 +2,8 @@
 
 from gnnkit.ops.scatter import (
     available_backends,
+    backend_for,
+    describe_backend,
     get_backend,
     scatter,
     scatter_softmax,
@@ -12,6 +14,8 @@ from gnnkit.ops.scatter import (
 
 __all__ = [
     "available_backends",
+    "backend_for",
+    "describe_backend",
     "get_backend",
     "scatter",
     "scatter_softmax",

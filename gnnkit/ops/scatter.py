@@ -7,8 +7,12 @@ A scatter reduces the rows of ``src`` that share an ``index`` value:
     \\qquad \\bigoplus \\in \\{\\sum, \\mathrm{mean}, \\max, \\min\\}
 
 Two backends compute it: ``torch_scatter`` (when the package is importable) and native torch
-(``Tensor.index_add_`` for sum and mean, ``Tensor.scatter_reduce_`` for max and min). ``GNNKIT_SCATTER=auto|torch|torch_scatter`` picks one at import
-time; :func:`set_backend` and :func:`use_backend` switch at run time.
+(``Tensor.index_add_`` for sum and mean, ``Tensor.scatter_reduce_`` for max and min).
+``GNNKIT_SCATTER=auto|torch|torch_scatter`` picks the backend at import time;
+:func:`set_backend` and :func:`use_backend` switch at run time. ``auto`` (the default) uses
+torch-scatter when it is installed for the reductions where it is the faster one (max and min:
+about 1.9× native on a CPU at 200k × 64), and native ``index_add_`` for sum and mean (about 1.5×
+torch-scatter there); ``torch`` and ``torch_scatter`` force one backend for every reduction.
 
 Defined answers on edge cases, identical for both backends:
 
@@ -31,9 +35,12 @@ from torch import Tensor
 
 Reduce = Literal["sum", "mean", "max", "min"]
 Backend = Literal["torch", "torch_scatter"]
+Choice = Literal["auto", "torch", "torch_scatter"]
 
 REDUCTIONS: tuple[str, ...] = ("sum", "mean", "max", "min")
 BACKEND_ENV = "GNNKIT_SCATTER"
+#: Reductions that ``auto`` gives to torch-scatter when it is installed.
+TORCH_SCATTER_FASTER: frozenset[str] = frozenset({"max", "min"})
 
 _torch_scatter = None
 
@@ -48,11 +55,9 @@ def available_backends() -> list[str]:
     return ["torch", "torch_scatter"] if torch_scatter_available() else ["torch"]
 
 
-def _resolve(choice: str) -> Backend:
-    if choice == "auto":
-        return "torch_scatter" if torch_scatter_available() else "torch"
-    if choice == "torch":
-        return "torch"
+def _check(choice: str) -> Choice:
+    if choice in ("auto", "torch"):
+        return choice  # type: ignore[return-value]
     if choice == "torch_scatter":
         if not torch_scatter_available():
             raise RuntimeError(
@@ -66,25 +71,43 @@ def _resolve(choice: str) -> Backend:
     )
 
 
-_backend: Backend = _resolve(os.environ.get(BACKEND_ENV, "auto"))
+_choice: Choice = _check(os.environ.get(BACKEND_ENV, "auto"))
+_auto_uses_torch_scatter = torch_scatter_available()
 
 
-def get_backend() -> Backend:
-    """The backend in use: ``"torch"`` or ``"torch_scatter"``."""
-    return _backend
+def get_backend() -> Choice:
+    """The backend setting: ``"auto"``, ``"torch"`` or ``"torch_scatter"``."""
+    return _choice
 
 
-def set_backend(choice: str) -> Backend:
-    """Switch the backend (``"auto"``, ``"torch"`` or ``"torch_scatter"``); returns the one set."""
-    global _backend
-    _backend = _resolve(choice)
-    return _backend
+def backend_for(reduce: str) -> Backend:
+    """The backend that computes ``reduce`` under the current setting."""
+    if _choice == "auto":
+        use = _auto_uses_torch_scatter and reduce in TORCH_SCATTER_FASTER
+        return "torch_scatter" if use else "torch"
+    return _choice
+
+
+def describe_backend() -> str:
+    """One line saying which backend computes each reduction, e.g. for reports."""
+    parts = {}
+    for reduce in REDUCTIONS:
+        parts.setdefault(backend_for(reduce), []).append(reduce)
+    detail = "; ".join(f"{'/'.join(r)}: {b}" for b, r in parts.items())
+    return f"{_choice} ({detail})"
+
+
+def set_backend(choice: str) -> Choice:
+    """Switch the backend (``"auto"``, ``"torch"`` or ``"torch_scatter"``); returns it."""
+    global _choice
+    _choice = _check(choice)
+    return _choice
 
 
 @contextlib.contextmanager
-def use_backend(choice: str) -> Iterator[Backend]:
+def use_backend(choice: str) -> Iterator[Choice]:
     """Context manager that runs its body with another backend, then restores the previous one."""
-    previous = _backend
+    previous = _choice
     try:
         yield set_backend(choice)
     finally:
@@ -166,7 +189,7 @@ def scatter(
         size = list(src.shape)
         size[dim] = dim_size
         return src.new_zeros(size)
-    if _backend == "torch_scatter":
+    if backend_for(reduce) == "torch_scatter":
         return _scatter_torch_scatter(src, index, dim, dim_size, reduce)
     return _scatter_torch(src, index, dim, dim_size, reduce)
 

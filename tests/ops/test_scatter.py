@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from gnnkit.ops import (
     available_backends,
+    describe_backend,
     get_backend,
     scatter,
     scatter_softmax,
@@ -149,7 +150,10 @@ def test_ci_exercises_torch_scatter():
 
 
 def _backend_in_subprocess(choice: str) -> subprocess.CompletedProcess:
-    code = "from gnnkit.ops import get_backend; print(get_backend())"
+    code = (
+        "from gnnkit.ops import get_backend, backend_for; "
+        "print(get_backend(), backend_for('sum'), backend_for('max'))"
+    )
     env = {**os.environ, "GNNKIT_SCATTER": choice}
     return subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
@@ -157,17 +161,23 @@ def _backend_in_subprocess(choice: str) -> subprocess.CompletedProcess:
 
 
 def test_environment_variable_forces_a_backend():
-    assert _backend_in_subprocess("torch").stdout.strip() == "torch"
-    auto = _backend_in_subprocess("auto").stdout.strip()
-    assert auto == ("torch_scatter" if torch_scatter_available() else "torch")
+    assert _backend_in_subprocess("torch").stdout.split() == ["torch", "torch", "torch"]
+    auto = _backend_in_subprocess("auto").stdout.split()
+    faster_max = "torch_scatter" if torch_scatter_available() else "torch"
+    assert auto == ["auto", "torch", faster_max]
     bad = _backend_in_subprocess("cupy")
     assert bad.returncode != 0
     assert "unknown scatter backend 'cupy'" in bad.stderr
     forced = _backend_in_subprocess("torch_scatter")
     if torch_scatter_available():
-        assert forced.stdout.strip() == "torch_scatter"
+        assert forced.stdout.split() == ["torch_scatter"] * 3
     else:
         assert "torch-scatter is not installed" in forced.stderr
+
+
+def test_describe_backend_names_each_reduction():
+    with use_backend("torch"):
+        assert describe_backend() == "torch (sum/mean/max/min: torch)"
 
 
 def test_use_backend_restores_previous_backend():
