@@ -63,6 +63,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     model.add_argument("--ffn-hidden", type=int, default=300)
     model.add_argument("--ffn-layers", type=int, default=1)
     model.add_argument("--descriptors", choices=["rdkit2d"], help="add RDKit 2-D descriptors")
+    model.add_argument(
+        "--descriptors-file", help="numeric CSV of molecule descriptors, one row per data row"
+    )
     model.add_argument("--atom-features", choices=["v2", "rich"], default="v2")
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int, default=50)
@@ -94,6 +97,9 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--data", required=True, help="CSV/TSV/.smi file of molecules")
     parser.add_argument("--out", required=True, help="output CSV")
     parser.add_argument("--smiles-column", help="SMILES column (default: as in training)")
+    parser.add_argument(
+        "--descriptors-file", help="descriptor CSV, one row per input row (if the model uses one)"
+    )
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=256)
     parser.set_defaults(handler=run_predict)
@@ -121,6 +127,7 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         ffn_hidden_channels=args.ffn_hidden,
         ffn_layers=args.ffn_layers,
         descriptors=args.descriptors,
+        descriptor_file=args.descriptors_file,
         atom_features=args.atom_features,
         workers=args.workers,
         train=TrainConfig(
@@ -153,6 +160,7 @@ def run_predict(args: argparse.Namespace) -> int:
         args.data,
         args.out,
         smiles_column=args.smiles_column,
+        descriptor_file=args.descriptors_file,
         workers=args.workers,
         batch_size=args.batch_size,
     )

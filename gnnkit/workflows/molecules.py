@@ -32,7 +32,7 @@ from gnnkit.data.molecules import (
 )
 from gnnkit.data.molecules.catalog import resolve_dataset
 from gnnkit.data.molecules.dataset import InvalidRow
-from gnnkit.data.molecules.descriptors import compute_descriptors
+from gnnkit.data.molecules.descriptors import compute_descriptors, read_descriptor_file
 from gnnkit.data.molecules.featurizer import reverse_edges
 from gnnkit.data.molecules.graph import MoleculeGraph
 from gnnkit.data.molecules.table import read_molecule_table
@@ -69,8 +69,8 @@ class MoleculeTrainConfig:
     scaffold, stratified), ``sizes``, ``splits_file`` (chemprop's ``splits.json``), ``folds``
     (k-fold cross-validation when ≥ 2).
     Model (chemprop's defaults): ``hidden_channels``, ``depth``, ``dropout``, ``aggregation``,
-    ``ffn_hidden_channels``, ``ffn_layers``, ``descriptors`` (``rdkit2d`` or ``None``),
-    ``atom_features`` (``v2`` or ``rich``).
+    ``ffn_hidden_channels``, ``ffn_layers``, ``descriptors`` (``rdkit2d`` or ``None``) or
+    ``descriptor_file`` (numeric CSV, one row per data row), ``atom_features`` (``v2``, ``rich``).
     Training: ``train`` holds every :class:`~gnnkit.train.TrainConfig` setting (epochs 50,
     batch 64, no early stopping, as chemprop); ``workers`` featurization processes.
     """
@@ -91,6 +91,7 @@ class MoleculeTrainConfig:
     ffn_hidden_channels: int = 300
     ffn_layers: int = 1
     descriptors: str | None = None
+    descriptor_file: str | None = None
     atom_features: str = "v2"
     workers: int = 1
     train: TrainConfig = field(default_factory=lambda: TrainConfig(patience=None))
@@ -118,6 +119,7 @@ def load_dataset(config: MoleculeTrainConfig, out_dir: Path) -> MoleculeCSVDatas
         weight_column=config.weight_column,
         featurizer=FeaturizerConfig(atom_features=config.atom_features),
         descriptors=config.descriptors,
+        descriptor_file=config.descriptor_file,
         workers=config.workers,
     )
     if dataset.invalid_rows:
@@ -203,7 +205,8 @@ def _train_one(
     n_classes = config.train.n_classes
     if task == "multiclass" and n_classes is None:
         n_classes = int(np.nanmax(dataset._data.y.numpy())) + 1
-    descriptor_dim = dataset._data.descriptors.size(1) if config.descriptors else 0
+    uses_descriptors = config.descriptors is not None or config.descriptor_file is not None
+    descriptor_dim = dataset._data.descriptors.size(1) if uses_descriptors else 0
     torch.manual_seed(config.train.seed)
     model = build_model(
         "dmpnn",
@@ -227,7 +230,7 @@ def _train_one(
         out_dir,
         featurizer={
             **dataset.featurizer_config.to_dict(),
-            "descriptors": config.descriptors,
+            "descriptors": config.descriptors or ("file" if config.descriptor_file else None),
             "smiles_column": dataset.settings["smiles_column"],
         },
     )
@@ -255,19 +258,31 @@ def summarise_folds(runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def featurize_for_prediction(
-    smiles: list[str], featurizer: dict[str, Any], workers: int = 1
+    smiles: list[str],
+    featurizer: dict[str, Any],
+    workers: int = 1,
+    descriptor_rows: np.ndarray | None = None,
 ) -> tuple[list[Data], np.ndarray, list[tuple[int, str]]]:
     """Graphs of the SMILES that parse, their positions, and ``(position, reason)`` of those
-    that do not."""
+    that do not. ``descriptor_rows`` ``[len(smiles), D]`` supplies file descriptors for a model
+    trained with a descriptor file."""
     config = FeaturizerConfig(
         atom_features=featurizer.get("atom_features", "v2"),
         add_hydrogens=featurizer.get("add_hydrogens", False),
     )
     featurized = MoleculeFeaturizer(config).featurize(smiles, workers=workers)
+    kind = featurizer.get("descriptors")
     descriptors = None
-    if featurizer.get("descriptors"):
+    if kind == "file":
+        if descriptor_rows is None:
+            raise ValueError(
+                "this model was trained with descriptors from a file: pass a descriptor file "
+                "(--descriptors-file) with one row per input row"
+            )
+        descriptors = torch.from_numpy(descriptor_rows[featurized.positions])
+    elif kind:
         valid = [smiles[p] for p in featurized.positions.tolist()]
-        descriptors = torch.from_numpy(compute_descriptors(valid, featurizer["descriptors"]))
+        descriptors = torch.from_numpy(compute_descriptors(valid, kind))
     graphs = []
     for k, (position, x, edge_index, edge_attr) in enumerate(featurized.graphs()):
         graph = MoleculeGraph(
@@ -289,6 +304,7 @@ def predict_molecules(
     out: str | Path,
     *,
     smiles_column: str | None = None,
+    descriptor_file: str | Path | None = None,
     workers: int = 1,
     batch_size: int = 256,
 ) -> pd.DataFrame:
@@ -306,7 +322,11 @@ def predict_molecules(
     table = read_molecule_table(
         data, smiles_column=smiles_column or featurizer.get("smiles_column"), target_columns=[]
     )
-    graphs, positions, failures = featurize_for_prediction(table.smiles, featurizer, workers)
+    rows = len(table.smiles)
+    descriptor_rows = read_descriptor_file(descriptor_file, rows) if descriptor_file else None
+    graphs, positions, failures = featurize_for_prediction(
+        table.smiles, featurizer, workers, descriptor_rows
+    )
     preds = trained.predict(graphs, batch_size=batch_size).numpy() if graphs else None
     frame = table.frame.copy()
     for name, values in prediction_columns(trained.task, preds, len(positions)).items():

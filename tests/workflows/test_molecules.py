@@ -168,3 +168,48 @@ def test_predict_api_keeps_rows_and_adds_suffix_on_clash(heavy_atoms_csv, tmp_pa
     frame = predict_molecules(tmp_path / "m" / "model.pt", heavy_atoms_csv, tmp_path / "p.csv")
     assert "heavy_atoms_pred" in frame.columns and len(frame) == 300
     assert frame.heavy_atoms_pred.notna().all()
+
+
+def test_descriptor_file_in_training_and_prediction(heavy_atoms_csv, tmp_path):
+    frame = pd.read_csv(heavy_atoms_csv)
+    descriptors = tmp_path / "descriptors.csv"
+    pd.DataFrame({"size": frame.heavy_atoms * 1.0, "noise": np.arange(len(frame)) % 7}).to_csv(
+        descriptors, index=False
+    )
+    config = MoleculeTrainConfig(
+        data=str(heavy_atoms_csv), target_columns=["heavy_atoms"], descriptor_file=str(descriptors),
+        hidden_channels=16, ffn_hidden_channels=16,
+        train=TrainConfig(epochs=2, patience=None, progress="none"),
+    )  # fmt: skip
+    train_molecules(config, tmp_path / "d")
+    new = tmp_path / "new.csv"
+    new.write_text("smiles\nCCO\nCCCCCC\n")
+    with pytest.raises(ValueError, match="trained with descriptors from a file"):
+        predict_molecules(tmp_path / "d", new, tmp_path / "p.csv")
+    short = tmp_path / "short.csv"
+    short.write_text("size,noise\n3,0\n")
+    with pytest.raises(ValueError, match="1 descriptor rows for 2 data rows"):
+        predict_molecules(tmp_path / "d", new, tmp_path / "p.csv", descriptor_file=short)
+    matching = tmp_path / "matching.csv"
+    matching.write_text("size,noise\n3,0\n6,1\n")
+    out = predict_molecules(tmp_path / "d", new, tmp_path / "p.csv", descriptor_file=matching)
+    assert out.heavy_atoms.notna().all()
+
+
+def test_rdkit_descriptors_are_standardised_with_training_statistics(heavy_atoms_csv, tmp_path):
+    small = tmp_path / "small.csv"
+    pd.read_csv(heavy_atoms_csv).head(60).to_csv(small, index=False)
+    config = MoleculeTrainConfig(
+        data=str(small), target_columns=["heavy_atoms"], descriptors="rdkit2d",
+        hidden_channels=16, ffn_hidden_channels=16,
+        train=TrainConfig(epochs=2, patience=None, progress="none"),
+    )  # fmt: skip
+    train_molecules(config, tmp_path / "r")
+    from gnnkit.train import load_model
+
+    trained = load_model(tmp_path / "r" / "model.pt")
+    assert trained.featurizer["descriptors"] == "rdkit2d"
+    mean = trained.model.descriptor_mean
+    assert mean.numel() > 100 and mean.abs().sum() > 0
+    preds = predict_molecules(tmp_path / "r", small, tmp_path / "rp.csv")
+    assert preds.heavy_atoms_pred.notna().all()

@@ -14,7 +14,11 @@ import numpy as np
 import torch
 from torch_geometric.data import InMemoryDataset
 
-from gnnkit.data.molecules.descriptors import DESCRIPTOR_SETS, compute_descriptors
+from gnnkit.data.molecules.descriptors import (
+    DESCRIPTOR_SETS,
+    compute_descriptors,
+    read_descriptor_file,
+)
 from gnnkit.data.molecules.featurizer import (
     FeaturizedMolecules,
     FeaturizerConfig,
@@ -82,6 +86,8 @@ class MoleculeCSVDataset(InMemoryDataset):
         weight_column: optional per-row sample weights.
         featurizer: atom/bond feature settings.
         descriptors: ``"rdkit2d"`` to add RDKit's 2-D descriptors per molecule, or ``None``.
+        descriptor_file: a CSV/TSV of numeric descriptors, one row per data row (instead of
+            ``descriptors``).
         root: cache folder.
         workers: featurization processes.
         verbose: report skipped rows on stderr.
@@ -96,6 +102,7 @@ class MoleculeCSVDataset(InMemoryDataset):
         weight_column: str | None = None,
         featurizer: FeaturizerConfig | None = None,
         descriptors: str | None = None,
+        descriptor_file: str | Path | None = None,
         root: str | Path | None = None,
         workers: int = 1,
         verbose: bool = True,
@@ -112,7 +119,10 @@ class MoleculeCSVDataset(InMemoryDataset):
             weight_column=weight_column,
         )
         self.featurizer_config = featurizer or FeaturizerConfig()
+        if descriptors is not None and descriptor_file is not None:
+            raise ValueError("give descriptors or descriptor_file, not both")
         self.descriptor_set = descriptors
+        self.descriptor_file = Path(descriptor_file) if descriptor_file is not None else None
         self.workers = workers
         self.settings = {
             "format": CACHE_FORMAT,
@@ -122,6 +132,9 @@ class MoleculeCSVDataset(InMemoryDataset):
             "weight_column": weight_column,
             "featurizer": self.featurizer_config.to_dict(),
             "descriptors": descriptors,
+            "descriptor_file_sha256": (
+                _file_digest(self.descriptor_file) if self.descriptor_file else None
+            ),
         }
         key = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()
         root = Path(root) if root is not None else cache_root() / "molecules"
@@ -179,7 +192,10 @@ class MoleculeCSVDataset(InMemoryDataset):
         }
         if self.table.weights is not None:
             tensors["weight"] = torch.from_numpy(self.table.weights[rows]).float()
-        if self.descriptor_set is not None:
+        if self.descriptor_file is not None:
+            values = read_descriptor_file(self.descriptor_file, len(self.table.smiles))
+            tensors["descriptors"] = torch.from_numpy(values[rows]).float()
+        elif self.descriptor_set is not None:
             smiles = [self.table.smiles[r] for r in rows.tolist()]
             tensors["descriptors"] = torch.from_numpy(
                 compute_descriptors(smiles, self.descriptor_set)

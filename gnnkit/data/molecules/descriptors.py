@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem import Descriptors
+
+from gnnkit.data.molecules.table import DataFileError, parse_numbers, read_frame
 
 DESCRIPTOR_SETS = ("rdkit2d",)
 #: What a descriptor function may raise on an unusual molecule (the value is then NaN).
@@ -40,3 +43,16 @@ def compute_descriptors(smiles: Sequence[str], kind: str = "rdkit2d") -> np.ndar
                 ):
                     out[row, column] = function(mol)
     return out
+
+
+def read_descriptor_file(path: str | Path, rows: int) -> np.ndarray:
+    """User-supplied descriptors: a CSV/TSV with a header and one numeric row per data row
+    (``rows`` of them, in the same order); ``[rows, D]`` float64, blank cells NaN."""
+    path = Path(path)
+    frame = read_frame(path)
+    if len(frame) != rows:
+        raise DataFileError(
+            f"{path}: {len(frame)} descriptor rows for {rows} data rows; the file needs one row "
+            "per row of the data file, in the same order"
+        )
+    return np.stack([parse_numbers(path, frame, column) for column in frame.columns], axis=1)
