@@ -13,7 +13,7 @@ TUTORIALS = sorted((Path(__file__).resolve().parents[2] / "tutorials").glob("*.i
 
 
 def test_tutorials_are_present():
-    assert [p.name for p in TUTORIALS][:1] == ["01_symmetry.ipynb"]
+    assert [p.name for p in TUTORIALS][:2] == ["01_symmetry.ipynb", "02_molecules.ipynb"]
 
 
 @pytest.mark.parametrize("path", TUTORIALS, ids=[p.stem for p in TUTORIALS])
