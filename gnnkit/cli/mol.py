@@ -8,13 +8,16 @@ import sys
 from pathlib import Path
 
 from gnnkit.data.splits import SPLIT_TYPES
-from gnnkit.train import TrainConfig
+from gnnkit.train import add_config_arguments, config_from_arguments
 from gnnkit.workflows.molecules import (
     TASKS,
     MoleculeTrainConfig,
     predict_molecules,
     train_molecules,
 )
+
+#: Training settings that ``mol train`` derives from its own options.
+TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "id_key")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -67,18 +70,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--descriptors-file", help="numeric CSV of molecule descriptors, one row per data row"
     )
     model.add_argument("--atom-features", choices=["v2", "rich"], default="v2")
-    training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=int, default=50)
-    training.add_argument("--batch-size", type=int, default=64)
-    training.add_argument("--patience", type=int, help="early-stopping patience (default: none)")
-    training.add_argument("--seed", type=int, default=0)
-    training.add_argument("--resume", action="store_true", help="continue the run in --out")
-    training.add_argument("--progress", choices=["auto", "bar", "lines", "none"], default="auto")
-    hardware = parser.add_argument_group("hardware (Lightning)")
-    hardware.add_argument("--accelerator", default="auto", help="cpu, gpu, auto")
-    hardware.add_argument("--devices", default="1", help="devices per node, or 'auto'")
-    hardware.add_argument("--num-nodes", type=int, default=1)
-    hardware.add_argument("--strategy", default="auto", help="e.g. ddp")
+    add_config_arguments(parser, exclude=TRAIN_FIELDS_SET_HERE, defaults={"patience": None})
     parser.add_argument("--out", default="runs/mol", help="output folder")
     parser.set_defaults(handler=run_train)
 
@@ -105,10 +97,6 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_predict)
 
 
-def _devices(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
-
-
 def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
     return MoleculeTrainConfig(
         data=args.data,
@@ -130,18 +118,13 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         descriptor_file=args.descriptors_file,
         atom_features=args.atom_features,
         workers=args.workers,
-        train=TrainConfig(
-            epochs=args.epochs,
-            warmup_epochs=min(2.0, args.epochs),
-            batch_size=args.batch_size,
-            patience=args.patience,
-            seed=args.seed,
-            resume=args.resume,
-            progress=args.progress,
-            accelerator=args.accelerator,
-            devices=_devices(args.devices),
-            num_nodes=args.num_nodes,
-            strategy=args.strategy,
+        train=config_from_arguments(
+            args,
+            task=TASKS[args.task],
+            task_names=None,
+            n_classes=None,
+            id_key="smiles",
+            warmup_epochs=min(args.warmup_epochs, args.epochs),
         ),
     )
 

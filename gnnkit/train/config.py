@@ -156,21 +156,38 @@ def _argument_options(annotation: Any) -> dict[str, Any]:
     return {"type": annotation}
 
 
-def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+def add_config_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    exclude: tuple[str, ...] = (),
+    defaults: dict[str, Any] | None = None,
+) -> None:
     """Add one option per :class:`TrainConfig` field to ``parser``: ``--max-lr 1e-3``,
-    ``--devices 2``, ``--resume``/``--no-resume``, ``--task-names a b``, …"""
+    ``--devices 2``, ``--resume``/``--no-resume``, ``--task-names a b``, …
+
+    ``exclude`` leaves fields out (a command that sets them itself); ``defaults`` replaces
+    field defaults (e.g. ``{"patience": None}``)."""
     group = parser.add_argument_group("training (gnnkit.train.TrainConfig)")
     hints = get_type_hints(TrainConfig)
+    defaults = defaults or {}
     for field in fields(TrainConfig):
+        if field.name in exclude:
+            continue
+        default = defaults.get(field.name, field.default)
         group.add_argument(
             f"--{field.name.replace('_', '-')}",
-            default=field.default,
-            help=f"default: {field.default}",
+            default=default,
+            help="default: %(default)s",
             **_argument_options(hints[field.name]),
         )
 
 
-def config_from_arguments(arguments: argparse.Namespace) -> TrainConfig:
-    """The :class:`TrainConfig` of arguments parsed with :func:`add_config_arguments`."""
-    values = {field.name: getattr(arguments, field.name) for field in fields(TrainConfig)}
-    return TrainConfig(**values)
+def config_from_arguments(arguments: argparse.Namespace, **fixed: Any) -> TrainConfig:
+    """The :class:`TrainConfig` of arguments parsed with :func:`add_config_arguments`; ``fixed``
+    gives the fields it excluded."""
+    values = {
+        field.name: getattr(arguments, field.name)
+        for field in fields(TrainConfig)
+        if field.name not in fixed
+    }
+    return TrainConfig(**values, **fixed)
