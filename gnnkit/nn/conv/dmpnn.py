@@ -96,14 +96,16 @@ class DMPNNConv(nn.Module):
     ) -> Tensor:
         num_nodes = x.size(0)
         source, target = edge_index
-        # W_i [x_v ‖ e_vw] = W_x x_v + W_e e_vw: the atom part is computed once per atom.
+        # W_i [x_v ‖ e_vw] = W_x x_v + W_e e_vw: the atom part is computed once per atom. The
+        # in-place operations below act on fresh tensors only, which autograd allows.
         weight_atom, weight_bond = self.W_i.weight.split([self.atom_dim, self.bond_dim], dim=1)
-        h0 = F.linear(x, weight_atom).index_select(0, source) + F.linear(edge_attr, weight_bond)
+        h0 = F.linear(x, weight_atom).index_select(0, source).add_(F.linear(edge_attr, weight_bond))
         h = F.relu(h0)
+        weight_h = self.W_h.weight.t()
         for _ in range(self.depth - 1):
             incoming = scatter(h, target, dim=0, dim_size=num_nodes, reduce="sum")
-            message = incoming.index_select(0, source) - h.index_select(0, rev_edge_index)
-            h = F.dropout(F.relu(h0 + self.W_h(message)), self.dropout, self.training)
+            message = incoming.index_select(0, source).sub_(h.index_select(0, rev_edge_index))
+            h = F.dropout(torch.addmm(h0, message, weight_h).relu_(), self.dropout, self.training)
         incoming = scatter(h, target, dim=0, dim_size=num_nodes, reduce="sum")
         out = F.relu(self.W_o(torch.cat([x, incoming], dim=-1)))
         return F.dropout(out, self.dropout, self.training)
