@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from gnnkit import __version__
-from gnnkit.cli import certify, mol
+from gnnkit.cli import cascade, certify, mol
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
     certify.add_parser(subparsers)
     mol.add_parser(subparsers)
+    cascade.add_parser(subparsers)
     return parser
 
 

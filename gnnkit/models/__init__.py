@@ -1,5 +1,6 @@
 """Whole models, registered by name so checkpoints rebuild them (:func:`build_model`)."""
 
+from gnnkit.models import cascade  # noqa: F401 (registers gcnfn, bigcn, upfd)
 from gnnkit.models.dmpnn import DMPNN
 from gnnkit.models.gin import GraphGIN
 from gnnkit.models.registry import (

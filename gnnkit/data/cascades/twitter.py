@@ -1,0 +1,177 @@
+"""Read and write the Twitter15/16 cascade format (Ma, Gao & Wong, ACL 2017).
+
+A data set is a folder with
+
+``label.txt``
+    one line ``label:source_id``; labels are ``non-rumor``, ``false``, ``true``,
+    ``unverified``.
+``tree/<source_id>.txt``
+    one edge a line, ``['uid', 'tweet_id', 'delay_minutes']->['uid', 'tweet_id',
+    'delay_minutes']``. The line whose parent is ``['ROOT', 'ROOT', '0.0']`` names the source
+    post (normally the first line). A node is identified by its whole triple: a retweet carries
+    the source's tweet id, so tweet ids repeat.
+
+Real files are irregular; :mod:`gnnkit.data.cascades.tree` lists the rule applied to each quirk
+and :class:`~gnnkit.data.cascades.report.LoadReport` counts them. A line that does not parse,
+a tree without a ROOT line or with two, and a bad label line raise :class:`CascadeFormatError`
+naming the file and line.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+from gnnkit.data.cascades.cascade import Cascade
+from gnnkit.data.cascades.dataset import CascadeSet
+from gnnkit.data.cascades.report import LoadReport
+from gnnkit.data.cascades.tree import build_tree, repair_delays
+
+TWITTER_CLASSES: tuple[str, ...] = ("non-rumor", "false", "true", "unverified")
+LABEL_FILE = "label.txt"
+TREE_DIR = "tree"
+
+_NODE = r"\[\s*'([^']*)'\s*,\s*'([^']*)'\s*,\s*'([^']*)'\s*\]"
+_EDGE = re.compile(rf"^\s*{_NODE}\s*->\s*{_NODE}\s*$")
+
+Node = tuple[str, str, str]
+
+
+class CascadeFormatError(ValueError):
+    """A cascade file that does not follow its format; the message names file and line."""
+
+
+def read_labels(path: Path) -> dict[str, str]:
+    """``source_id → label`` from a ``label.txt``, in file order."""
+    labels: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        label, sep, source_id = line.strip().partition(":")
+        if not sep or not source_id:
+            raise CascadeFormatError(f"{path}:{number}: expected 'label:source_id', got {line!r}")
+        if label not in TWITTER_CLASSES:
+            raise CascadeFormatError(
+                f"{path}:{number}: unknown label {label!r}; expected one of "
+                f"{', '.join(TWITTER_CLASSES)}"
+            )
+        if source_id in labels:
+            raise CascadeFormatError(f"{path}:{number}: source {source_id} is labelled twice")
+        labels[source_id] = label
+    return labels
+
+
+def _delay(path: Path, number: int, value: str) -> float:
+    try:
+        delay = float(value)
+    except ValueError:
+        raise CascadeFormatError(f"{path}:{number}: delay {value!r} is not a number") from None
+    if not math.isfinite(delay):
+        raise CascadeFormatError(f"{path}:{number}: delay {value!r} is not finite")
+    return delay
+
+
+def read_tree(path: Path, source_id: str, label: str | None) -> tuple[Cascade, dict[str, int]]:
+    """One ``tree/<source_id>.txt`` file as a cascade, with its quirk counts."""
+    root: Node | None = None
+    root_line = 0
+    edges: list[tuple[Node, Node]] = []
+    delays: dict[Node, float] = {}
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        match = _EDGE.match(line)
+        if match is None:
+            raise CascadeFormatError(
+                f"{path}:{number}: expected \"['uid', 'tweet_id', 'delay']->['uid', 'tweet_id', "
+                f"'delay']\", got {line[:120]!r}"
+            )
+        fields = match.groups()
+        parent, child = fields[:3], fields[3:]
+        for node in (parent, child):
+            if node[0] != "ROOT" and node not in delays:
+                delays[node] = _delay(path, number, node[2])
+        if parent[:2] == ("ROOT", "ROOT"):
+            if root is not None:
+                raise CascadeFormatError(
+                    f"{path}:{number}: a second ROOT line (the first is line {root_line})"
+                )
+            root, root_line = child, number
+        else:
+            edges.append((parent, child))
+    if root is None:
+        raise CascadeFormatError(f"{path}: no line with parent ['ROOT', 'ROOT', '0.0']")
+    nodes, parent, counts = build_tree(root, edges)
+    delay, timing = repair_delays(parent, np.array([delays[node] for node in nodes]))
+    counts |= timing
+    counts["root_id_mismatch"] = int(root[1] != source_id)
+    return Cascade.from_tree(source_id, parent, delay, label), counts
+
+
+def load_twitter(directory: str | os.PathLike) -> CascadeSet:
+    """Load a Twitter15/16 folder (``label.txt`` and ``tree/``), in ``label.txt`` order.
+
+    Cascades whose tree file is missing are skipped and listed in the report; tree files that
+    ``label.txt`` does not name are counted and ignored.
+    """
+    directory = Path(directory)
+    label_path, tree_dir = directory / LABEL_FILE, directory / TREE_DIR
+    for needed in (label_path, tree_dir):
+        if not needed.exists():
+            raise FileNotFoundError(
+                f"{needed} does not exist; a Twitter15/16 folder holds {LABEL_FILE} and "
+                f"{TREE_DIR}/<source_id>.txt"
+            )
+    labels = read_labels(label_path)
+    report = LoadReport(str(directory))
+    cascades = []
+    for source_id, label in labels.items():
+        path = tree_dir / f"{source_id}.txt"
+        if not path.is_file():
+            report.add({"missing_tree_files": 1})
+            report.skipped[source_id] = f"{path} is missing"
+            continue
+        cascade, counts = read_tree(path, source_id, label)
+        report.add(counts)
+        cascades.append(cascade)
+    for path in sorted(tree_dir.glob("*.txt")):
+        if path.stem not in labels:
+            report.add({"unlabelled_tree_files": 1})
+    report.cascades = len(cascades)
+    return CascadeSet(cascades, TWITTER_CLASSES, report)
+
+
+def _node(cascade: Cascade, i: int) -> str:
+    tweet = cascade.source_id if i == 0 else f"{cascade.source_id}-{i}"
+    delay = 0.0 if cascade.delay is None else float(cascade.delay[i])
+    return f"['{i}', '{tweet}', '{delay!r}']"
+
+
+def write_twitter(cascades: CascadeSet, directory: str | os.PathLike) -> Path:
+    """Write labelled, timed cascades in the Twitter15/16 format (user ids are node numbers,
+    re-post ids ``<source_id>-<node>``); :func:`load_twitter` reads them back unchanged."""
+    directory = Path(directory)
+    unknown = set(cascades.classes) - set(TWITTER_CLASSES)
+    if unknown:
+        raise ValueError(f"the Twitter format has no labels {sorted(unknown)}")
+    if not cascades.timed:
+        raise ValueError("the Twitter format needs re-post delays")
+    tree_dir = directory / TREE_DIR
+    tree_dir.mkdir(parents=True, exist_ok=True)
+    label_lines = []
+    for cascade in cascades.cascades:
+        if cascade.label is None:
+            raise ValueError(f"cascade {cascade.source_id} has no label")
+        label_lines.append(f"{cascade.label}:{cascade.source_id}\n")
+        lines = [f"['ROOT', 'ROOT', '0.0']->{_node(cascade, 0)}\n"]
+        lines += [
+            f"{_node(cascade, int(p))}->{_node(cascade, i)}\n"
+            for i, p in enumerate(cascade.parent[1:], start=1)
+        ]
+        (tree_dir / f"{cascade.source_id}.txt").write_text("".join(lines))
+    (directory / LABEL_FILE).write_text("".join(label_lines))
+    return directory

@@ -1,0 +1,11 @@
+"""Cascade classifiers (registered as ``gcnfn``, ``bigcn``, ``upfd``), the statistics
+baseline, leak-free cross-validation and early detection."""
+
+from gnnkit.models.cascade.bigcn import BiGCN, DirectedGCN
+from gnnkit.models.cascade.gcnfn import GCNFN
+from gnnkit.models.cascade.sage import SAGEConv
+from gnnkit.models.cascade.upfd import UPFDNet
+
+CASCADE_MODELS: tuple[str, ...] = ("gcnfn", "bigcn", "upfd")
+
+__all__ = ["CASCADE_MODELS", "GCNFN", "BiGCN", "DirectedGCN", "SAGEConv", "UPFDNet"]

@@ -1,0 +1,216 @@
+"""``gnnkit cascade``: generate, train, baseline, predict and stats from the command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from gnnkit.cli.main import main
+
+TINY = ["--synthetic-n", "24", "--synthetic-scale", "0.04"]
+FAST = ["--folds", "2", "--epochs", "2", "--hidden", "8", "--val-fraction", "0.2", "--seed", "0"]
+
+
+@pytest.fixture(autouse=True)
+def restore_threads() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def twitter_dir(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("cascades") / "twitter"
+    assert (
+        main(["cascade", "generate", "--n", "24", "--out", str(folder), "--size-scale", "0.04"])
+        == 0
+    )
+    return folder
+
+
+def upfd_dir(folder: Path) -> Path:
+    """Twelve tiny UPFD graphs (news node first, then its users) with a shipped split."""
+    rng = np.random.default_rng(0)
+    graph_of, edges, start = [], [], 0
+    for graph in range(12):
+        size = 3 + graph % 3
+        graph_of += [graph] * size
+        edges += [(start + int(rng.integers(0, i)), start + i) for i in range(1, size)]
+        start += size
+    folder.mkdir()
+    (folder / "A.txt").write_text("".join(f"{a}, {b}\n" for a, b in edges))
+    np.save(folder / "node_graph_id.npy", np.array(graph_of))
+    np.save(folder / "graph_labels.npy", np.arange(12) % 2)
+    for name, index in (("train", range(0, 8)), ("val", range(8, 10)), ("test", range(10, 12))):
+        np.save(folder / f"{name}_idx.npy", np.array(list(index)))
+    return folder
+
+
+def read_metrics(out: Path) -> dict:
+    return json.loads((out / "metrics.json").read_text())
+
+
+@pytest.mark.parametrize("model", ["gcnfn", "bigcn", "upfd"])
+@pytest.mark.parametrize("kind", ["synthetic", "twitter"])
+def test_every_model_trains_on_synthetic_and_twitter_format_data(
+    tmp_path, twitter_dir, capsys, model, kind
+) -> None:
+    data = "synthetic" if kind == "synthetic" else f"twitter:{twitter_dir}"
+    out = tmp_path / "run"
+    argv = ["cascade", "train", "--data", data, "--model", model, *FAST, "--out", str(out), *TINY]
+    assert main(argv) == 0
+    metrics = read_metrics(out)
+    for score in ("accuracy", "macro_f1"):
+        assert set(metrics["test"][score]) == {"mean", "std"}
+        assert 0 <= metrics["test"][score]["mean"] <= 1
+    assert [f["fold"] for f in metrics["per_fold"]] == [0, 1]
+    assert set(metrics["test"]["per_class_f1"]) == {"non-rumor", "false", "true", "unverified"}
+    assert metrics["model"] == model and metrics["data"]["cascades"] == 24
+    assert "early_detection" not in metrics
+    assert f"{model}: test accuracy" in capsys.readouterr().out
+
+
+def test_early_detection_and_prediction(tmp_path, twitter_dir, capsys) -> None:
+    out = tmp_path / "run"
+    argv = [
+        "cascade",
+        "train",
+        "--data",
+        f"twitter:{twitter_dir}",
+        "--model",
+        "upfd",
+        *FAST,
+        "--observe-hours",
+        "0.5",
+        "2",
+        "all",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    metrics = read_metrics(out)
+    assert [e["hours"] for e in metrics["early_detection"]] == [0.5, 2.0, None]
+    assert set(metrics["early_detection"][0]["test"]["accuracy"]) == {"mean", "std"}
+    assert (out / "early_detection.png").is_file()
+    assert (out / "early" / "hours_0.5" / "fold1" / "model.pt").is_file()
+
+    predictions = tmp_path / "predictions.csv"
+    argv = [
+        "cascade",
+        "predict",
+        "--model",
+        str(out),
+        "--data",
+        f"twitter:{twitter_dir}",
+        "--out",
+        str(predictions),
+    ]
+    assert main(argv) == 0
+    frame = pd.read_csv(predictions)
+    assert len(frame) == 24 and {"id", "label", "predicted", "p_false"} <= set(frame.columns)
+    assert "24 predictions (2 model(s))" in capsys.readouterr().out
+    early = tmp_path / "early.csv"
+    argv = [
+        "cascade",
+        "predict",
+        "--model",
+        str(out / "early" / "hours_0.5"),
+        "--data",
+        f"twitter:{twitter_dir}",
+        "--out",
+        str(early),
+    ]
+    assert main(argv) == 0 and len(pd.read_csv(early)) == 24
+
+
+def test_baseline_writes_the_same_metrics_shape(tmp_path, twitter_dir) -> None:
+    out = tmp_path / "baseline"
+    argv = [
+        "cascade",
+        "baseline",
+        "--data",
+        f"twitter:{twitter_dir}",
+        "--folds",
+        "2",
+        "--seed",
+        "0",
+        "--val-fraction",
+        "0.2",
+        "--observe-hours",
+        "1",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    metrics = read_metrics(out)
+    assert metrics["model"] == "baseline-forest"
+    assert set(metrics["test"]["accuracy"]) == {"mean", "std"} and len(metrics["per_fold"]) == 2
+    assert metrics["early_detection"][0]["hours"] == 1.0
+
+
+def test_one_split_reports_plain_numbers_and_uses_the_shipped_upfd_split(tmp_path) -> None:
+    folder = upfd_dir(tmp_path / "upfd")
+    out = tmp_path / "run"
+    argv = [
+        "cascade",
+        "train",
+        "--data",
+        f"upfd:{folder}",
+        "--model",
+        "bigcn",
+        "--folds",
+        "1",
+        "--epochs",
+        "2",
+        "--hidden",
+        "8",
+        "--seed",
+        "0",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    metrics = read_metrics(out)
+    assert isinstance(metrics["test"]["accuracy"], float)
+    assert metrics["per_fold"][0]["sizes"] == {"train": 8, "val": 2, "test": 2}
+    assert metrics["protocol"]["splits"] == "the split shipped with the data"
+    assert metrics["data"]["classes"] == ["real", "fake"] and not metrics["data"]["timed"]
+
+
+def test_stats_prints_the_class_table_and_calibration(twitter_dir, capsys) -> None:
+    assert main(["cascade", "stats", "--data", f"twitter:{twitter_dir}"]) == 0
+    out = capsys.readouterr().out
+    assert "| class | cascades | size (median)" in out and '"calibration"' in out
+
+
+def test_user_errors_are_one_line_messages(tmp_path, capsys) -> None:
+    argv = ["cascade", "baseline", "--data", f"twitter:{tmp_path / 'none'}", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert "gnnkit cascade baseline: error:" in capsys.readouterr().err
+    argv = [
+        "cascade",
+        "train",
+        "--data",
+        "synthetic",
+        "--model",
+        "upfd",
+        "--observe-hours",
+        "soon",
+        "--out",
+        str(tmp_path),
+        *TINY,
+    ]
+    assert main(argv) == 1
+    assert "neither hours nor 'all'" in capsys.readouterr().err
+    upfd = f"upfd:{upfd_dir(tmp_path / 'upfd')}"
+    argv = ["cascade", "baseline", "--data", upfd, "--observe-hours", "2", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert "has no re-post delays (e.g. UPFD)" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["cascade", "train", "--data", "synthetic", "--model", "gin", "--out", str(tmp_path)])

@@ -1,0 +1,158 @@
+"""The Twitter15/16 loader: every quirk of real files, by rule and count; format errors; the
+writer's round trip."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gnnkit.data.cascades import (
+    QUIRKS,
+    CascadeFormatError,
+    generate,
+    load_cascades,
+    load_twitter,
+    write_twitter,
+)
+
+ROOT = "['ROOT', 'ROOT', '0.0']"
+
+#: One line per quirk (see the comments); the ROOT line is not the first line.
+QUIRKY_TREE = """\
+['u1', 'p', '5.0']->['u2', 'x', '7.0']
+['ROOT', 'ROOT', '0.0']->['u0', '100', '0.0']
+['u0', '100', '0.0']->['u1', 'p', '5.0']
+['u0', '100', '0.0']->['u1', 'p', '5.0']
+['u1', 'p', '5.0']->['u1', 'p', '5.0']
+['u0', '100', '0.0']->['u3', '100', '-2.0']
+['u3', '100', '-2.0']->['u4', 'y', '1.0']
+['u2', 'x', '7.0']->['u0', '100', '0.0']
+['u4', 'y', '1.0']->['u2', 'x', '7.0']
+['u5', 'z', '9.0']->['u6', 'w', '8.0']
+['u7', 'c1', '3.0']->['u8', 'c2', '4.0']
+['u8', 'c2', '4.0']->['u7', 'c1', '3.0']
+
+"""
+#: The ROOT line names an earlier post (another id, negative delay).
+SHIFTED_TREE = """\
+['ROOT', 'ROOT', '0.0']->['v0', '199', '-30.0']
+['v0', '199', '-30.0']->['v1', '200', '0.5']
+['v0', '199', '-30.0']->['v2', '200', '-10.0']
+"""
+
+
+def write_folder(root: Path, labels: str, trees: dict[str, str]) -> Path:
+    (root / "tree").mkdir(parents=True)
+    (root / "label.txt").write_text(labels)
+    for source_id, text in trees.items():
+        (root / "tree" / f"{source_id}.txt").write_text(text)
+    return root
+
+
+@pytest.fixture
+def quirky(tmp_path: Path) -> Path:
+    return write_folder(
+        tmp_path / "twitter",
+        "false:100\ntrue:200\nunverified:300\n",
+        {"100": QUIRKY_TREE, "200": SHIFTED_TREE, "400": f"{ROOT}->['a', '400', '0.0']\n"},
+    )
+
+
+def test_each_quirk_is_repaired_by_its_rule_and_counted(quirky: Path) -> None:
+    data = load_twitter(quirky)
+    report = data.report
+    expected = {
+        "self_loops": 1,
+        "duplicate_edges": 1,
+        "extra_parents": 2,  # an edge into the root, and u2's second parent
+        "orphan_parents": 1,  # u5 is never a child
+        "cycles_broken": 1,  # u7 <-> u8
+        "negative_delays": 1,  # u3 at -2 minutes
+        "delays_before_parent": 1,  # u6 (8 minutes) under u5 (9 minutes)
+        "root_delay_shifted": 1,  # tree 200
+        "root_id_mismatch": 1,  # tree 200's ROOT line names post 199
+        "missing_tree_files": 1,  # 300
+        "unlabelled_tree_files": 1,  # 400
+    }
+    assert report.occurrences == expected
+    assert set(expected) == set(QUIRKS)
+    assert report.cascades_affected["self_loops"] == 1
+    assert report.skipped == {"300": f"{quirky / 'tree' / '300.txt'} is missing"}
+    assert report.cascades == 2 and [c.source_id for c in data.cascades] == ["100", "200"]
+    assert "cycles_broken: 1 in 1 cascade(s)" in report.summary()
+    assert report.to_dict()["quirks"]["orphan_parents"]["rule"] == QUIRKS["orphan_parents"]
+
+    tree = data.cascades[0]
+    # canonical order: root, u3 (0, clamped), u4 (1), u7 (3), u8 (4), u1 (5), u2 (7), u5, u6 (9)
+    np.testing.assert_array_equal(tree.delay, [0, 0, 1, 3, 4, 5, 7, 9, 9])
+    np.testing.assert_array_equal(tree.parent, [-1, 0, 1, 0, 3, 0, 5, 0, 7])
+    assert tree.label == "false"
+
+    shifted = data.cascades[1]
+    np.testing.assert_array_equal(shifted.delay, [0.0, 20.0, 30.5])
+    assert shifted.source_id == "200" and shifted.label == "true"
+
+
+@pytest.mark.parametrize(
+    ("labels", "tree", "message"),
+    [
+        ("false:1\n", f"{ROOT}->['a', '1', '0.0']\nnot an edge\n", r"1\.txt:2: expected"),
+        ("false:1\n", "['a', '1', '0.0']->['b', '2', '1.0']\n", "no line with parent"),
+        (
+            "false:1\n",
+            f"{ROOT}->['a', '1', '0.0']\n{ROOT}->['b', '1', '0.0']\n",
+            r"1\.txt:2: a second ROOT line \(the first is line 1\)",
+        ),
+        (
+            "false:1\n",
+            f"{ROOT}->['a', '1', '0.0']\n['a', '1', '0.0']->['b', '2', 'soon']\n",
+            r"1\.txt:2: delay 'soon' is not a number",
+        ),
+        (
+            "false:1\nmaybe:2\n",
+            f"{ROOT}->['a', '1', '0.0']\n",
+            r"label\.txt:2: unknown label 'maybe'",
+        ),
+        (
+            "false:1\ntrue:1\n",
+            f"{ROOT}->['a', '1', '0.0']\n",
+            r"label\.txt:2: source 1 is labelled twice",
+        ),
+        ("false-1\n", f"{ROOT}->['a', '1', '0.0']\n", r"label\.txt:1: expected 'label:source_id'"),
+    ],
+)
+def test_format_errors_name_file_line_and_reason(tmp_path, labels, tree, message) -> None:
+    folder = write_folder(tmp_path / "bad", labels, {"1": tree})
+    with pytest.raises(CascadeFormatError, match=message):
+        load_twitter(folder)
+
+
+def test_a_folder_without_label_file_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"label\.txt does not exist; a Twitter15/16"):
+        load_twitter(tmp_path)
+    with pytest.raises(ValueError, match="unknown data 'twiter:x'"):
+        load_cascades("twiter:x")
+
+
+def test_generated_cascades_round_trip_through_the_loader(tmp_path: Path) -> None:
+    data = generate(12, seed=3, size_scale=0.05)
+    write_twitter(data, tmp_path / "gen")
+    lines = (tmp_path / "gen" / "tree" / "syn000000.txt").read_text().splitlines()
+    assert lines[0].startswith(f"{ROOT}->['0', 'syn000000', '0.0']")
+    loaded = load_cascades(f"twitter:{tmp_path / 'gen'}")
+    assert loaded.report.occurrences == dict.fromkeys(QUIRKS, 0)
+    assert [c.source_id for c in loaded.cascades] == [c.source_id for c in data.cascades]
+    for original, back in zip(data.cascades, loaded.cascades):
+        assert back.label == original.label
+        np.testing.assert_array_equal(back.parent, original.parent)
+        np.testing.assert_array_equal(back.delay, original.delay)
+
+
+def test_writer_refuses_what_the_format_cannot_hold(tmp_path: Path) -> None:
+    from gnnkit.data.cascades import UPFD_CLASSES, Cascade, CascadeSet
+
+    untimed = CascadeSet([Cascade("a", np.array([-1]), label="fake")], UPFD_CLASSES)
+    with pytest.raises(ValueError, match="no labels"):
+        write_twitter(untimed, tmp_path)
