@@ -49,9 +49,11 @@ def _check_sizes(sizes: Sequence[float]) -> tuple[float, float, float]:
 
 
 def _counts(n: int, sizes: tuple[float, float, float]) -> tuple[int, int]:
-    train = round(sizes[0] * n)
-    val = round(sizes[1] * n)
-    return train, min(val, n - train)
+    """Train and validation counts of ``n`` items; the test part takes the rest, and with a
+    test fraction of 0 the validation part does (so no item is ever left out)."""
+    train = min(round(sizes[0] * n), n)
+    val = n - train if sizes[2] == 0 else min(round(sizes[1] * n), n - train)
+    return train, val
 
 
 def random_split(n: int, sizes: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:

@@ -74,6 +74,14 @@ def test_k_fold_test_parts_partition_and_val_comes_from_training_folds():
         k_fold_splits(10, 1)
 
 
+def test_k_fold_never_drops_items_of_small_classes():
+    labels = [0] * 7 + [1] * 5 + [2] * 3
+    for fold in k_fold_splits(15, 3, seed=1, labels=labels):
+        assert sorted(fold.train + fold.val + fold.test) == list(range(15))
+    split = stratified_split([0] * 5, (0.9, 0.1, 0.0), seed=0)
+    assert (len(split.train), len(split.val), len(split.test)) == (4, 1, 0)
+
+
 def test_splits_file_round_trip_and_validation(tmp_path):
     splits = [Split([0, 1, 2], [3], [4]), Split([1, 2, 3], [4], [0])]
     path = tmp_path / "splits.json"
