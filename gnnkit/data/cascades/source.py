@@ -13,10 +13,10 @@ spec                        data
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from gnnkit.data.cache import cache_root
 from gnnkit.data.cascades.dataset import CascadeSet
 from gnnkit.data.cascades.synthetic import generate
 from gnnkit.data.cascades.twitter import load_twitter
@@ -43,8 +43,8 @@ class DataOptions:
 
 
 def upfd_cache() -> Path:
-    """Where public UPFD sets are downloaded: ``$GNNKIT_CACHE/upfd``."""
-    return Path(os.environ.get("GNNKIT_CACHE", Path.home() / ".cache" / "gnnkit")) / "upfd"
+    """Where public UPFD sets are downloaded: ``cache_root()/upfd``."""
+    return cache_root() / "upfd"
 
 
 def load_cascades(spec: str, options: DataOptions | None = None) -> CascadeSet:

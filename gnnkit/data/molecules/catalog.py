@@ -19,7 +19,7 @@ from pathlib import Path
 
 import rdkit
 
-from gnnkit.data.molecules.dataset import cache_root
+from gnnkit.data.cache import cache_root
 from gnnkit.data.molecules.table import DataFileError
 
 EMBEDDED_NAME = "chembl"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ import numpy as np
 import torch
 from torch_geometric.data import InMemoryDataset
 
+from gnnkit.data.cache import cache_root
 from gnnkit.data.molecules.descriptors import (
     DESCRIPTOR_SETS,
     compute_descriptors,
@@ -29,11 +29,6 @@ from gnnkit.data.molecules.graph import MoleculeGraph
 from gnnkit.data.molecules.table import DataFileError, read_molecule_table
 
 CACHE_FORMAT = 1
-
-
-def cache_root() -> Path:
-    """Where processed datasets are cached: ``$GNNKIT_CACHE`` or ``~/.cache/gnnkit``."""
-    return Path(os.environ.get("GNNKIT_CACHE", Path.home() / ".cache" / "gnnkit"))
 
 
 @dataclass(frozen=True, slots=True)
