@@ -9,6 +9,7 @@ from gnnkit.nn.conv import (
     GCNConv,
     GINConv,
     GraphTransformerConv,
+    SAGEConv,
 )
 from gnnkit.nn.pool import PooledGraph, TopKPooling
 from gnnkit.nn.readout import AttentionReadout, Readout
@@ -26,6 +27,7 @@ __all__ = [
     "GraphTransformerConv",
     "PooledGraph",
     "Readout",
+    "SAGEConv",
     "TopKPooling",
     "stage_role",
 ]

@@ -21,6 +21,7 @@ from gnnkit.nn import (
     GINConv,
     GraphTransformerConv,
     Readout,
+    SAGEConv,
     TopKPooling,
 )
 from gnnkit.symmetry.certificate import Certificate
@@ -94,6 +95,7 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("GATConv", lambda: GATConv(IN_CHANNELS, 8, heads=2)),
     Entry("DeepSetsConv", lambda: DeepSetsConv(IN_CHANNELS, 16)),
     Entry("GraphTransformerConv", lambda: GraphTransformerConv(IN_CHANNELS, heads=2)),
+    Entry("SAGEConv", lambda: SAGEConv(IN_CHANNELS, 16)),
     Entry("EGNNConv", lambda: EGNNConv(IN_CHANNELS, 16, edge_dim=EDGE_DIM), euclidean=True),
     Entry("Readout(sum)", lambda: Readout("sum")),
     Entry("Readout(mean)", lambda: Readout("mean")),

@@ -17,6 +17,7 @@ from gnnkit.nn import (
     GCNConv,
     GINConv,
     GraphTransformerConv,
+    SAGEConv,
 )
 from gnnkit.nn.graph_call import call_on_graph
 from gnnkit.symmetry import random_graph, random_graph_batch
@@ -141,6 +142,20 @@ def test_egnn_matches_dense_formula(scatter_backend, batch):
         layer(batch.x, batch.pos, batch.edge_index)
 
 
+def test_sage_matches_its_equation(scatter_backend):
+    graph = random_graph_batch(2, in_channels=3, seed=4)
+    conv = SAGEConv(3, 5)
+    out = conv(graph.x, graph.edge_index)
+    source, target = graph.edge_index
+    expected = conv.lin_self(graph.x)
+    for i in range(graph.num_nodes):
+        neighbours = source[target == i]
+        if neighbours.numel():
+            expected[i] = expected[i] + conv.lin_neighbours(graph.x[neighbours].mean(dim=0))
+    torch.testing.assert_close(out, expected)
+    assert repr(conv) == "SAGEConv(3, 5)"
+
+
 LAYERS = {
     "gcn": lambda: GCNConv(8, 6),
     "gin": lambda: GINConv(8, 6),
@@ -148,6 +163,7 @@ LAYERS = {
     "deepsets": lambda: DeepSetsConv(8, 6),
     "transformer": lambda: GraphTransformerConv(8, heads=2),
     "egnn": lambda: EGNNConv(8, 6, edge_dim=4),
+    "sage": lambda: SAGEConv(8, 6),
 }
 
 

@@ -3,9 +3,8 @@ baseline, leak-free cross-validation and early detection."""
 
 from gnnkit.models.cascade.bigcn import BiGCN, DirectedGCN
 from gnnkit.models.cascade.gcnfn import GCNFN
-from gnnkit.models.cascade.sage import SAGEConv
 from gnnkit.models.cascade.upfd import UPFDNet
 
 CASCADE_MODELS: tuple[str, ...] = ("gcnfn", "bigcn", "upfd")
 
-__all__ = ["CASCADE_MODELS", "GCNFN", "BiGCN", "DirectedGCN", "SAGEConv", "UPFDNet"]
+__all__ = ["CASCADE_MODELS", "GCNFN", "BiGCN", "DirectedGCN", "UPFDNet"]

@@ -10,9 +10,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gnnkit.models.cascade.common import graph_index, mlp_head, root_index_of, undirected
-from gnnkit.models.cascade.sage import SAGEConv
 from gnnkit.models.registry import register_model
-from gnnkit.nn import GATConv, GCNConv, Readout
+from gnnkit.nn import GATConv, GCNConv, Readout, SAGEConv
 from gnnkit.nn.graph_call import num_graphs_of
 from gnnkit.ops.scatter import Reduce
 

@@ -6,6 +6,7 @@ from gnnkit.nn.conv.egnn import EGNNConv
 from gnnkit.nn.conv.gat import GATConv
 from gnnkit.nn.conv.gcn import GCNConv
 from gnnkit.nn.conv.gin import GINConv
+from gnnkit.nn.conv.sage import SAGEConv
 from gnnkit.nn.conv.transformer import GraphTransformerConv
 
 __all__ = [
@@ -16,5 +17,6 @@ __all__ = [
     "GCNConv",
     "GINConv",
     "GraphTransformerConv",
+    "SAGEConv",
     "find_reverse_edges",
 ]
