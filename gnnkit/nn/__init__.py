@@ -1,4 +1,5 @@
-"""Blueprint stages: equivariant layers (B), coarsening (P), readouts (A), and the composer."""
+"""Blueprint stages: equivariant layers (B), coarsening (P), readouts (A), and the composer;
+plus the time-warping gated recurrent cell."""
 
 from gnnkit.nn.blueprint import Blueprint, GraphState, stage_role
 from gnnkit.nn.conv import (
@@ -13,6 +14,7 @@ from gnnkit.nn.conv import (
 )
 from gnnkit.nn.pool import PooledGraph, TopKPooling
 from gnnkit.nn.readout import AttentionReadout, Readout
+from gnnkit.nn.recurrent import GatedRNNCell, run_cell
 
 __all__ = [
     "AttentionReadout",
@@ -23,11 +25,13 @@ __all__ = [
     "GATConv",
     "GCNConv",
     "GINConv",
+    "GatedRNNCell",
     "GraphState",
     "GraphTransformerConv",
     "PooledGraph",
     "Readout",
     "SAGEConv",
     "TopKPooling",
+    "run_cell",
     "stage_role",
 ]

@@ -22,8 +22,9 @@ class GatedRNNCell(nn.Module):
         \approx \frac{\mathrm{d}\tau}{\mathrm{d}t}
 
     so a model invariant to (learnable) time warps needs exactly such a gate. A plain RNN is the
-    special case :math:`\Gamma \equiv 1`. With ``chrono_max`` the gate bias is drawn by the
-    *chrono initialisation*, :math:`\mathbf{b}_g = -\log(u - 1)`, :math:`u \sim
+    special case :math:`\Gamma \equiv 1`: ``gated=False`` builds it, without gate parameters, so
+    that gated and plain cells can be compared on equal terms. With ``chrono_max`` the gate bias is
+    drawn by the *chrono initialisation*, :math:`\mathbf{b}_g = -\log(u - 1)`, :math:`u \sim
     \mathcal{U}[1, T_{\max}]`, so that the cell starts with memory times :math:`1/\Gamma` spread
     over :math:`[1, T_{\max}]` steps.
 
@@ -31,21 +32,34 @@ class GatedRNNCell(nn.Module):
         input_size: features per step.
         hidden_size: state size.
         chrono_max: :math:`T_{\max}` of the chrono initialisation (``None``: zero gate bias).
+        gated: ``False`` for the plain RNN :math:`\mathbf{h}_{t+1} = \tanh(\mathbf{W}
+            \mathbf{x}_{t+1} + \mathbf{U}\mathbf{h}_t + \mathbf{b})`, whose gate is always 1.
 
     Shapes:
         - **input:** ``x`` ``[B, input_size]``, ``h`` ``[B, hidden_size]``
-        - **output:** ``(h', gate)``, both ``[B, hidden_size]``
+        - **output:** ``(h', gate)``, both ``[B, hidden_size]`` (``gate`` is all ones if not
+          ``gated``)
     """
 
-    def __init__(self, input_size: int, hidden_size: int, chrono_max: float | None = None) -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        chrono_max: float | None = None,
+        gated: bool = True,
+    ) -> None:
         super().__init__()
         if chrono_max is not None and chrono_max <= 1:
             raise ValueError(f"chrono_max must exceed 1, got {chrono_max}")
+        if chrono_max is not None and not gated:
+            raise ValueError("chrono_max initialises the gate; a cell with gated=False has none")
         self.input_size = input_size
         self.hidden_size = hidden_size
         self.chrono_max = chrono_max
-        self.input_map = nn.Linear(input_size, 2 * hidden_size)
-        self.state_map = nn.Linear(hidden_size, 2 * hidden_size, bias=False)
+        self.gated = gated
+        maps = 2 if gated else 1
+        self.input_map = nn.Linear(input_size, maps * hidden_size)
+        self.state_map = nn.Linear(hidden_size, maps * hidden_size, bias=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -59,12 +73,16 @@ class GatedRNNCell(nn.Module):
                 self.input_map.bias[self.hidden_size :] = -torch.log(u - 1.0).clamp(-20.0, 20.0)
 
     def forward(self, x: Tensor, h: Tensor) -> tuple[Tensor, Tensor]:
+        if not self.gated:
+            h = torch.tanh(self.input_map(x) + self.state_map(h))
+            return h, torch.ones_like(h)
         candidate, gate = (self.input_map(x) + self.state_map(h)).chunk(2, dim=-1)
         gate = torch.sigmoid(gate)
         return gate * torch.tanh(candidate) + (1.0 - gate) * h, gate
 
     def __repr__(self) -> str:
-        return f"{self.__class__.__name__}({self.input_size}, {self.hidden_size})"
+        plain = "" if self.gated else ", gated=False"
+        return f"{self.__class__.__name__}({self.input_size}, {self.hidden_size}{plain})"
 
 
 def run_cell(

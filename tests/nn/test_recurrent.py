@@ -58,3 +58,23 @@ def test_run_cell_shapes_and_gradients():
     assert states.shape == gates.shape == (4, 7, 5)
     states[:, -1].sum().backward()
     assert sequence.grad.abs().sum() > 0 and repr(cell) == "GatedRNNCell(3, 5)"
+
+
+def test_plain_cell_is_the_gated_cell_with_its_gate_held_open():
+    torch.manual_seed(0)
+    gated, plain = GatedRNNCell(3, 4), GatedRNNCell(3, 4, gated=False)
+    assert sum(p.numel() for p in plain.parameters()) == (3 + 4 + 1) * 4  # no gate parameters
+    assert sum(p.numel() for p in gated.parameters()) == 2 * (3 + 4 + 1) * 4
+    with torch.no_grad():
+        plain.input_map.weight.copy_(gated.input_map.weight[:4])
+        plain.input_map.bias.copy_(gated.input_map.bias[:4])
+        plain.state_map.weight.copy_(gated.state_map.weight[:4])
+        gated.input_map.bias[4:] = 50.0  # gate ≈ 1
+        sequence = torch.randn(2, 6, 3)
+        plain_states, plain_gates = run_cell(plain, sequence)
+        gated_states, _ = run_cell(gated, sequence)
+    assert torch.equal(plain_gates, torch.ones_like(plain_gates))
+    torch.testing.assert_close(plain_states, gated_states, atol=1e-6, rtol=0)
+    assert repr(plain) == "GatedRNNCell(3, 4, gated=False)"
+    with pytest.raises(ValueError, match="gated=False has none"):
+        GatedRNNCell(3, 4, chrono_max=10.0, gated=False)
