@@ -27,10 +27,15 @@ import torch
 
 from gnnkit.data.cascades import load_twitter
 from gnnkit.models.cascade import CASCADE_MODELS
-from gnnkit.models.cascade.early import parse_hours, plot_early_detection
-from gnnkit.models.cascade.evaluation import GNNSettings
-from gnnkit.models.cascade.experiment import METRICS_FILE, CascadeExperiment, run_baseline, run_gnn
 from gnnkit.train import TrainConfig
+from gnnkit.workflows.cascades.early import parse_hours, plot_early_detection
+from gnnkit.workflows.cascades.evaluation import GNNSettings
+from gnnkit.workflows.cascades.experiment import (
+    METRICS_FILE,
+    CascadeExperiment,
+    run_baseline,
+    run_gnn,
+)
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPOSITORY.parent / "shared" / "data" / "twitter15"

@@ -5,7 +5,8 @@
 
 For every scatter backend that can run here (each forced, and ``auto``, which mixes them), each
 pair of layers is timed on the same random graph and input, alternating gnnkit and PyG within
-each repeat so that both see the same machine state. Prints the median milliseconds per forward+backward and the ratio gnnkit / PyG.
+each repeat so that both see the same machine state. Prints the median milliseconds per
+forward+backward and the ratio gnnkit / PyG.
 """
 
 from __future__ import annotations

@@ -28,13 +28,13 @@ from gnnkit.data.cascades.statistics import format_summary
 from gnnkit.data.cascades.synthetic import params_table
 from gnnkit.data.cascades.upfd import UPFD_FEATURES, DownloadError
 from gnnkit.models.cascade import CASCADE_MODELS
-from gnnkit.models.cascade.baseline import CLASSIFIERS
-from gnnkit.models.cascade.early import parse_hours
-from gnnkit.models.cascade.evaluation import GNNSettings
-from gnnkit.models.cascade.experiment import CascadeExperiment, run_baseline, run_gnn
-from gnnkit.models.cascade.predict import load_cascade_models, predict_cascades
 from gnnkit.models.cascade.upfd import ENCODERS
 from gnnkit.train import CheckpointError, TrainConfig
+from gnnkit.workflows.cascades.baseline import CLASSIFIERS
+from gnnkit.workflows.cascades.early import parse_hours
+from gnnkit.workflows.cascades.evaluation import GNNSettings
+from gnnkit.workflows.cascades.experiment import CascadeExperiment, run_baseline, run_gnn
+from gnnkit.workflows.cascades.predict import load_cascade_models, predict_cascades
 
 #: Errors that a user's input causes: reported in one line, without a traceback.
 USER_ERRORS = (

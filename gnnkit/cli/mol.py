@@ -1,4 +1,4 @@
-"""``gnnkit mol``: molecular property prediction (train, predict)."""
+"""``gnnkit mol``: molecular property prediction (train, predict, fingerprint, screen)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,17 @@ from pathlib import Path
 
 from gnnkit.data.splits import SPLIT_TYPES
 from gnnkit.train import add_config_arguments, config_from_arguments
+from gnnkit.train.ensemble import FINGERPRINT_LAYERS
 from gnnkit.workflows.molecules import (
+    MOLECULE_MODELS,
     TASKS,
     MoleculeTrainConfig,
+    fingerprint_molecules,
     predict_molecules,
     train_molecules,
 )
+from gnnkit.workflows.screen import ScreenConfig, screen_library
+from gnnkit.workflows.screen.plan import ENGINES
 
 #: Training settings that ``mol train`` derives from its own options.
 TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "id_key")
@@ -23,12 +28,14 @@ TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "id_key")
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "mol",
-        help="molecular property prediction with a D-MPNN (train, predict)",
+        help="molecular property prediction with a D-MPNN (train, predict, fingerprint, screen)",
         description="Molecular property prediction with a directed message-passing network.",
     )
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     _add_train(commands)
     _add_predict(commands)
+    _add_fingerprint(commands)
+    _add_screen(commands)
     parser.set_defaults(handler=lambda args: parser.print_help() or 2)
 
 
@@ -37,7 +44,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "train",
         help="train a D-MPNN on a CSV of SMILES and targets (default: the embedded ChEMBL set)",
         description=(
-            "Train a D-MPNN. Without --data it trains on the embedded ChEMBL set "
+            "Train a D-MPNN (or with --model egnn an EGNN on 3-D conformers). Without --data "
+            "it trains on the embedded ChEMBL set "
             "(CHEMBL2321810, 1,017 molecules, pIC50), which needs no network. Writes "
             "metrics.json, model.pt, test_predictions.csv, epochs.csv, splits.json and plots "
             "to --out."
@@ -59,8 +67,28 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--folds", type=int, help="k-fold cross-validation (mean ± sd per metric)")
     data.add_argument("--workers", type=int, default=1, help="featurization processes")
     model = parser.add_argument_group("model")
-    model.add_argument("--hidden", type=int, default=300, help="message-passing width")
-    model.add_argument("--depth", type=int, default=3, help="message-passing steps")
+    model.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        help="models per split (seeds seed, seed+1, …); predict reports their mean and std",
+    )
+    model.add_argument(
+        "--model",
+        choices=list(MOLECULE_MODELS),
+        default="dmpnn",
+        help="dmpnn: D-MPNN on the 2-D graph; egnn: E(3)-invariant EGNN on one ETKDG conformer "
+        "per molecule (molecules that cannot be embedded go to invalid_smiles.csv)",
+    )
+    model.add_argument(
+        "--conformer-seed", type=int, default=0, help="ETKDG seed of the conformers (egnn)"
+    )
+    model.add_argument(
+        "--hidden", type=int, help="message-passing width; unset: 300 for dmpnn, 128 for egnn"
+    )
+    model.add_argument(
+        "--depth", type=int, help="message-passing steps; unset: 3 for dmpnn, 4 for egnn"
+    )
     model.add_argument("--dropout", type=float, default=0.0)
     model.add_argument("--aggregation", choices=["norm", "mean", "sum"], default="norm")
     model.add_argument("--ffn-hidden", type=int, default=300)
@@ -75,26 +103,116 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run_train)
 
 
+def _add_model_input_arguments(
+    parser: argparse.ArgumentParser, *, data_option: str = "--data", descriptor_file: bool = True
+) -> None:
+    """Options shared by the commands that run a trained model on a molecule file (named by
+    ``data_option``; ``descriptor_file``: offer ``--descriptors-file``)."""
+    parser.add_argument(
+        "--model", required=True, help="a run folder (one model, an ensemble or folds)"
+    )
+    parser.add_argument(data_option, required=True, help="CSV/TSV/.smi file of molecules")
+    parser.add_argument("--smiles-column", help="SMILES column (default: as in training)")
+    if descriptor_file:
+        parser.add_argument(
+            "--descriptors-file",
+            help="descriptor CSV, one row per input row (if the model uses one)",
+        )
+    parser.add_argument("--workers", type=int, default=1, help="featurization processes")
+    parser.add_argument("--batch-size", type=int, default=256)
+
+
 def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "predict",
-        help="predict new molecules with a trained model",
+        help="predict new molecules with a trained model or ensemble",
         description=(
             "Predict every row of --data; the output keeps the input columns and adds one "
-            "column per target. Rows whose SMILES RDKit rejects get empty predictions and are "
-            "listed in invalid_smiles.csv beside --out."
+            "column per target, plus a <target>_std column when the model folder holds an "
+            "ensemble (or cross-validation folds) or with --mc-dropout. Rows whose SMILES RDKit "
+            "rejects get empty predictions and are listed in invalid_smiles.csv beside --out."
         ),
     )
-    parser.add_argument("--model", required=True, help="a run folder (or its model.pt)")
-    parser.add_argument("--data", required=True, help="CSV/TSV/.smi file of molecules")
+    _add_model_input_arguments(parser)
     parser.add_argument("--out", required=True, help="output CSV")
-    parser.add_argument("--smiles-column", help="SMILES column (default: as in training)")
     parser.add_argument(
-        "--descriptors-file", help="descriptor CSV, one row per input row (if the model uses one)"
+        "--mc-dropout",
+        type=int,
+        default=0,
+        metavar="S",
+        help="S stochastic passes per model with dropout on (needs a model trained with dropout)",
     )
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the MC-dropout draws")
     parser.set_defaults(handler=run_predict)
+
+
+def _add_fingerprint(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "fingerprint",
+        help="write learned molecule fingerprints (embeddings) of a trained model",
+        description=(
+            "One row per valid input row: the molecule vector after aggregation (--layer "
+            "aggregate) or after the FFN's last hidden layer (--layer penultimate). A .csv gets "
+            "row, smiles and fp_0.. columns; a .npy gets the matrix, with <name>.rows.csv beside "
+            "it holding each row's input row and SMILES. Invalid rows go to invalid_smiles.csv."
+        ),
+    )
+    _add_model_input_arguments(parser)
+    parser.add_argument("--out", required=True, help="fp.npy or fp.csv")
+    parser.add_argument("--layer", choices=FINGERPRINT_LAYERS, default="aggregate")
+    parser.add_argument(
+        "--member", type=int, default=0, help="which model of an ensemble (0-based)"
+    )
+    parser.set_defaults(handler=run_fingerprint)
+
+
+def _add_screen(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "screen",
+        help="rank a molecule library (any size) by a trained model; keep the top K",
+        description=(
+            "Stream --library (.smi, .csv, .tsv, optionally .gz; never read whole) through the "
+            "model or ensemble and write the best --top molecules to --out: rank, row, smiles, "
+            "the library's other columns, the predictions (with _std columns for an ensemble), "
+            "and the Tanimoto similarity (Morgan, radius 2, 2048 bits) of each hit to its "
+            "nearest training molecule. --workers featurization processes run beside the one "
+            "that predicts (0: none). Rows whose SMILES RDKit rejects are counted and listed in "
+            "<out stem>.invalid.csv. Ctrl-C writes the best molecules screened so far and exits "
+            "with status 130."
+        ),
+    )
+    defaults = ScreenConfig()
+    _add_model_input_arguments(parser, data_option="--library", descriptor_file=False)
+    parser.set_defaults(batch_size=None)  # by device: 64 on a CPU, 1024 on a GPU
+    parser.add_argument("--out", required=True, help="hits CSV")
+    parser.add_argument("--top", type=int, default=defaults.top_k, metavar="K")
+    parser.add_argument(
+        "--target", help="prediction column to rank by (default: the first; multiclass: T_classC)"
+    )
+    parser.add_argument("--ascending", action="store_true", help="lower predictions rank first")
+    parser.add_argument(
+        "--max-train-similarity",
+        type=float,
+        metavar="S",
+        help="leave out molecules more similar than S to the nearest training molecule",
+    )
+    parser.add_argument("--chunk-size", type=int, default=defaults.chunk_size)
+    parser.add_argument("--device", help="cpu, cuda, cuda:1, … (default: cuda if available)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ray = parser.add_argument_group("distributed (--engine ray, needs gnnkit[distributed])")
+    ray.add_argument("--engine", choices=ENGINES, default="local")
+    ray.add_argument(
+        "--ray-address",
+        help="a running Ray cluster (e.g. auto, or ray://head:10001; default: $RAY_ADDRESS, "
+        "else a Ray instance on this machine)",
+    )
+    ray.add_argument(
+        "--ray-predictors", type=int, help="model actors (default: one per GPU, else per CPU)"
+    )
+    ray.add_argument(
+        "--ray-gpus", type=float, help="GPUs per model actor (default: 1 if the cluster has GPUs)"
+    )
+    parser.set_defaults(handler=run_screen)
 
 
 def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
@@ -108,6 +226,8 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         sizes=tuple(args.split_sizes),
         splits_file=args.splits_file,
         folds=args.folds,
+        model=args.model,
+        conformer_seed=args.conformer_seed,
         hidden_channels=args.hidden,
         depth=args.depth,
         dropout=args.dropout,
@@ -118,6 +238,7 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         descriptor_file=args.descriptors_file,
         atom_features=args.atom_features,
         workers=args.workers,
+        ensemble=args.ensemble,
         train=config_from_arguments(
             args,
             task=TASKS[args.task],
@@ -146,6 +267,46 @@ def run_predict(args: argparse.Namespace) -> int:
         descriptor_file=args.descriptors_file,
         workers=args.workers,
         batch_size=args.batch_size,
+        mc_dropout=args.mc_dropout,
+        seed=args.seed,
     )
     print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
     return 0
+
+
+def run_fingerprint(args: argparse.Namespace) -> int:
+    frame = fingerprint_molecules(
+        args.model,
+        args.data,
+        args.out,
+        layer=args.layer,
+        member=args.member,
+        smiles_column=args.smiles_column,
+        descriptor_file=args.descriptors_file,
+        workers=args.workers,
+        batch_size=args.batch_size,
+    )
+    width = frame.shape[1] - 2
+    print(f"wrote {len(frame)} fingerprints of {width} values to {args.out}", file=sys.stderr)
+    return 0
+
+
+def run_screen(args: argparse.Namespace) -> int:
+    config = ScreenConfig(
+        top_k=args.top,
+        target=args.target,
+        ascending=args.ascending,
+        max_train_similarity=args.max_train_similarity,
+        smiles_column=args.smiles_column,
+        chunk_size=args.chunk_size,
+        workers=args.workers,
+        batch_size=args.batch_size,
+        device=args.device,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        ray_predictors=args.ray_predictors,
+        ray_gpus=args.ray_gpus,
+        progress=not args.no_progress,
+    )
+    result = screen_library(args.model, args.library, args.out, config)
+    return 130 if result.interrupted else 0

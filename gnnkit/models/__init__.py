@@ -2,6 +2,7 @@
 
 from gnnkit.models import cascade  # noqa: F401 (registers gcnfn, bigcn, upfd)
 from gnnkit.models.dmpnn import DMPNN
+from gnnkit.models.egnn import MoleculeEGNN
 from gnnkit.models.gin import GraphGIN
 from gnnkit.models.registry import (
     ModelSpec,
@@ -15,6 +16,7 @@ __all__ = [
     "DMPNN",
     "GraphGIN",
     "ModelSpec",
+    "MoleculeEGNN",
     "available_models",
     "build_model",
     "model_spec",

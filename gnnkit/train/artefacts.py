@@ -35,15 +35,21 @@ def write_epoch_csv(path: Path, rows: Sequence[dict[str, float]]) -> Path:
 
 
 def predictions_frame(
-    task: Task, ids: Sequence[object], preds: Tensor, target: Tensor
+    task: Task,
+    ids: Sequence[object],
+    preds: Tensor,
+    target: Tensor,
+    std: Tensor | None = None,
 ) -> pd.DataFrame:
     """A table with ``id`` and, per task ``t``: ``t_target`` and ``t_pred`` (the un-scaled
     value, the probability of class 1, or the most probable class), plus ``t_prob_k`` per
-    class ``k`` for multiclass tasks.
+    class ``k`` for multiclass tasks; with ``std`` (an ensemble's spread) also ``t_std``, or
+    ``t_prob_k_std`` per class.
 
     Args:
         preds: ``[B, T]`` or ``[B, T, C]`` from :meth:`~gnnkit.train.TrainedModel.predict`.
         target: ``[B, T]``, NaN where missing.
+        std: ``None`` or the shape of ``preds``.
     """
     columns: dict[str, Any] = {"id": list(ids)}
     for t, name in enumerate(task.names):
@@ -52,12 +58,17 @@ def predictions_frame(
             columns[f"{name}_pred"] = preds[:, t].argmax(dim=-1).tolist()
             for k in range(task.n_classes):
                 columns[f"{name}_prob_{k}"] = preds[:, t, k].tolist()
+                if std is not None:
+                    columns[f"{name}_prob_{k}_std"] = std[:, t, k].tolist()
         else:
             columns[f"{name}_pred"] = preds[:, t].tolist()
+            if std is not None:
+                columns[f"{name}_std"] = std[:, t].tolist()
     return pd.DataFrame(columns)
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Lay out ``figure`` and write it to ``path`` (PNG, 120 dpi) with the Agg renderer."""
     FigureCanvasAgg(figure)
     figure.tight_layout()
     figure.savefig(path, dpi=120)
@@ -77,7 +88,7 @@ def plot_learning_curve(path: Path, rows: Sequence[dict[str, float]], monitor: s
         epochs, [row.get(f"val_{monitor}", math.nan) for row in rows], marker=".", color="C2"
     )
     metric.set(xlabel="epoch", ylabel=monitor, title=f"validation {monitor}")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_parity(path: Path, task: Task, preds: Tensor, target: Tensor) -> Path:
@@ -94,7 +105,7 @@ def plot_parity(path: Path, task: Task, preds: Tensor, target: Tensor) -> Path:
     axes.set(xlabel="measured", ylabel="predicted", title="test parity")
     if task.n_tasks > 1:
         axes.legend(fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_roc(path: Path, task: Task, preds: Tensor, target: Tensor) -> Path:
@@ -121,4 +132,4 @@ def plot_roc(path: Path, task: Task, preds: Tensor, target: Tensor) -> Path:
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title="test ROC")
     if axes.get_legend_handles_labels()[0]:
         axes.legend(fontsize="small")
-    return _save(figure, path)
+    return save_figure(figure, path)

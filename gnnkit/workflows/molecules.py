@@ -1,4 +1,4 @@
-"""Molecular property prediction end to end: a molecule file → splits → D-MPNN → artefacts.
+"""Molecular property prediction end to end: a molecule file → splits → model → artefacts.
 
 Usage::
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,12 @@ from torch_geometric.data import Data
 from gnnkit.data.molecules import (
     FeaturizerConfig,
     MoleculeCSVDataset,
-    MoleculeFeaturizer,
     write_invalid_rows,
 )
 from gnnkit.data.molecules.catalog import resolve_dataset
 from gnnkit.data.molecules.dataset import InvalidRow
-from gnnkit.data.molecules.descriptors import compute_descriptors, read_descriptor_file
-from gnnkit.data.molecules.featurizer import reverse_edges
-from gnnkit.data.molecules.graph import MoleculeGraph
+from gnnkit.data.molecules.descriptors import read_descriptor_file
+from gnnkit.data.molecules.inputs import PredictionInputs, prediction_inputs
 from gnnkit.data.molecules.table import read_molecule_table
 from gnnkit.data.splits import (
     Split,
@@ -46,9 +45,20 @@ from gnnkit.data.splits import (
     write_splits,
 )
 from gnnkit.models import build_model
-from gnnkit.train import TrainConfig, fit, load_model
+from gnnkit.train import (
+    Ensemble,
+    EnsemblePrediction,
+    TrainConfig,
+    compute_metrics,
+    fit,
+    load_ensemble,
+)
+from gnnkit.train.artefacts import plot_parity, plot_roc, predictions_frame, write_json
+from gnnkit.train.data import find_id_key, graph_ids, stack_targets
+from gnnkit.train.tasks import Task
 
 TASKS = {"regression": "regression", "classification": "binary", "multiclass": "multiclass"}
+TRAINING_SMILES = "training_smiles.csv"
 MODEL_FIELDS = (
     "hidden_channels",
     "depth",
@@ -57,6 +67,26 @@ MODEL_FIELDS = (
     "ffn_hidden_channels",
     "ffn_layers",
 )
+
+
+@dataclass(frozen=True, slots=True)
+class MoleculeModel:
+    """What ``mol train`` knows of a model: the width and depth it gets when none is given,
+    whether it needs 3-D conformers, and whether it takes molecule descriptors."""
+
+    hidden_channels: int
+    depth: int
+    conformers: bool
+    descriptors: bool
+
+
+#: The models ``mol train`` builds, by registered name. D-MPNN: chemprop's defaults. EGNN
+#: (:class:`~gnnkit.models.egnn.MoleculeEGNN`): 128 wide and 4 deep, as its messages run over
+#: all atom pairs (cost ∝ n_atoms² · width²); on ETKDG conformers; no descriptors.
+MOLECULE_MODELS = {
+    "dmpnn": MoleculeModel(hidden_channels=300, depth=3, conformers=False, descriptors=True),
+    "egnn": MoleculeModel(hidden_channels=128, depth=4, conformers=True, descriptors=False),
+}
 
 
 @dataclass(slots=True)
@@ -68,11 +98,17 @@ class MoleculeTrainConfig:
     Task and split: ``task`` (regression, classification, multiclass), ``split`` (random,
     scaffold, stratified), ``sizes``, ``splits_file`` (chemprop's ``splits.json``), ``folds``
     (k-fold cross-validation when ≥ 2).
-    Model (chemprop's defaults): ``hidden_channels``, ``depth``, ``dropout``, ``aggregation``,
-    ``ffn_hidden_channels``, ``ffn_layers``, ``descriptors`` (``rdkit2d`` or ``None``) or
-    ``descriptor_file`` (numeric CSV, one row per data row), ``atom_features`` (``v2``, ``rich``).
+    Model: ``model`` (``"dmpnn"``, the D-MPNN on 2-D graphs, or ``"egnn"``, an E(3)-invariant
+    EGNN on one ETKDG conformer per molecule, embedded with ``conformer_seed``; molecules that
+    cannot be embedded are reported in ``invalid_smiles.csv``), ``hidden_channels`` and
+    ``depth`` (``None``: the model's default, see :data:`MOLECULE_MODELS`), ``dropout``,
+    ``aggregation``, ``ffn_hidden_channels``, ``ffn_layers`` (chemprop's defaults),
+    ``descriptors`` (``rdkit2d`` or ``None``) or ``descriptor_file`` (numeric CSV, one row per
+    data row; D-MPNN only), ``atom_features`` (``v2``, ``rich``).
     Training: ``train`` holds every :class:`~gnnkit.train.TrainConfig` setting (epochs 50,
-    batch 64, no early stopping, as chemprop); ``workers`` featurization processes.
+    batch 64, no early stopping, as chemprop); ``workers`` featurization processes;
+    ``ensemble`` models per split, trained with seeds ``seed, seed + 1, …`` on the same split
+    (see :mod:`gnnkit.workflows.ensemble`).
     """
 
     data: str | None = None
@@ -84,8 +120,10 @@ class MoleculeTrainConfig:
     sizes: tuple[float, float, float] = (0.8, 0.1, 0.1)
     splits_file: str | None = None
     folds: int | None = None
-    hidden_channels: int = 300
-    depth: int = 3
+    model: str = "dmpnn"
+    conformer_seed: int = 0
+    hidden_channels: int | None = None
+    depth: int | None = None
     dropout: float = 0.0
     aggregation: str = "norm"
     ffn_hidden_channels: int = 300
@@ -94,11 +132,28 @@ class MoleculeTrainConfig:
     descriptor_file: str | None = None
     atom_features: str = "v2"
     workers: int = 1
+    ensemble: int = 1
     train: TrainConfig = field(default_factory=lambda: TrainConfig(patience=None))
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.ensemble < 1:
+            raise ValueError(f"ensemble must be at least 1, got {self.ensemble}")
+        if self.model not in MOLECULE_MODELS:
+            raise ValueError(
+                f"model must be one of {', '.join(MOLECULE_MODELS)}, got {self.model!r}"
+            )
+        spec = MOLECULE_MODELS[self.model]
+        if not spec.descriptors and (self.descriptors or self.descriptor_file):
+            raise ValueError(
+                f"model {self.model!r} takes no molecule descriptors; use model='dmpnn' or drop "
+                "descriptors / descriptor_file"
+            )
+        if self.hidden_channels is None:
+            self.hidden_channels = spec.hidden_channels
+        if self.depth is None:
+            self.depth = spec.depth
         self.train.task = TASKS[self.task]
 
     def to_dict(self) -> dict[str, Any]:
@@ -117,7 +172,11 @@ def load_dataset(config: MoleculeTrainConfig, out_dir: Path) -> MoleculeCSVDatas
         smiles_column=config.smiles_column or spec.smiles_column,
         target_columns=config.target_columns or spec.target_columns,
         weight_column=config.weight_column,
-        featurizer=FeaturizerConfig(atom_features=config.atom_features),
+        featurizer=FeaturizerConfig(
+            atom_features=config.atom_features,
+            conformers=MOLECULE_MODELS[config.model].conformers,
+            conformer_seed=config.conformer_seed,
+        ),
         descriptors=config.descriptors,
         descriptor_file=config.descriptor_file,
         workers=config.workers,
@@ -168,21 +227,27 @@ def rows_split(split: Split, rows: np.ndarray) -> Split:
 
 
 def train_molecules(config: MoleculeTrainConfig, out_dir: str | Path) -> dict[str, Any]:
-    """Train D-MPNN(s) and write the artefacts; returns the content of ``metrics.json``.
+    """Train ``config.model`` (D-MPNN or EGNN) and write the artefacts; returns the content of
+    ``metrics.json``.
 
     One split: the run's folder holds the trainer's artefacts plus ``splits.json``. Several
     (k-fold or a ``splits.json`` with several entries): ``fold_k/`` per split and a top-level
-    ``metrics.json`` with the mean and standard deviation of every test metric.
+    ``metrics.json`` with the mean and standard deviation of every test metric. An ensemble
+    (``config.ensemble`` > 1): ``member_k/`` per model inside the split's folder, whose own
+    ``metrics.json`` scores the ensemble's mean prediction (with each member's metrics under
+    ``"members"``) and whose ``test_predictions.csv`` adds the members' spread. The training
+    molecules of every split are listed in ``training_smiles.csv`` (for novelty filters).
     """
     out_dir = Path(out_dir)
     dataset = load_dataset(config, out_dir)
     splits = make_splits(config, dataset)
     out_dir.mkdir(parents=True, exist_ok=True)
     write_splits([rows_split(s, dataset.rows()) for s in splits], out_dir / "splits.json")
+    write_training_smiles(dataset, splits, out_dir / TRAINING_SMILES)
     runs = []
     for number, split in enumerate(splits):
         run_dir = out_dir if len(splits) == 1 else out_dir / f"fold_{number}"
-        runs.append(_train_one(config, dataset, split, run_dir))
+        runs.append(_train_split(config, dataset, split, run_dir))
     if len(runs) == 1:
         return runs[0]
     summary = summarise_folds(runs)
@@ -190,9 +255,18 @@ def train_molecules(config: MoleculeTrainConfig, out_dir: str | Path) -> dict[st
     return summary
 
 
-def _train_one(
-    config: MoleculeTrainConfig, dataset: MoleculeCSVDataset, split: Split, out_dir: Path
-) -> dict[str, Any]:
+def write_training_smiles(dataset: MoleculeCSVDataset, splits: list[Split], path: Path) -> None:
+    """``row,smiles`` of every molecule in a training part of ``splits`` (file row order)."""
+    positions = sorted({p for split in splits for p in split.train})
+    smiles = dataset._data.smiles
+    rows = dataset.rows()
+    pd.DataFrame(
+        {"row": [int(rows[p]) for p in positions], "smiles": [smiles[p] for p in positions]}
+    ).to_csv(path, index=False)
+
+
+def split_parts(dataset: MoleculeCSVDataset, split: Split) -> dict[str, MoleculeCSVDataset]:
+    """``{"train", "val", "test"}`` → the dataset's graphs of that part (none may be empty)."""
     parts = {
         name: dataset[part]
         for name, part in zip(("train", "val", "test"), (split.train, split.val, split.test))
@@ -200,6 +274,71 @@ def _train_one(
     for name, part in parts.items():
         if len(part) == 0:
             raise ValueError(f"the {name} split is empty: use more data or other split sizes")
+    return parts
+
+
+def _train_split(
+    config: MoleculeTrainConfig, dataset: MoleculeCSVDataset, split: Split, out_dir: Path
+) -> dict[str, Any]:
+    """One model, or ``config.ensemble`` models in ``member_k/`` scored together."""
+    if config.ensemble == 1:
+        return _train_one(config, dataset, split, out_dir)
+    members = [
+        _train_one(
+            replace(config, train=replace(config.train, seed=config.train.seed + k)),
+            dataset,
+            split,
+            out_dir / f"member_{k}",
+        )
+        for k in range(config.ensemble)
+    ]
+    return score_ensemble(
+        load_ensemble(out_dir), split_parts(dataset, split), members, out_dir, config.train
+    )
+
+
+def score_ensemble(
+    ensemble: Ensemble,
+    parts: dict[str, MoleculeCSVDataset],
+    member_metrics: list[dict[str, Any]],
+    out_dir: Path,
+    train_config: TrainConfig,
+) -> dict[str, Any]:
+    """Metrics of the ensemble's mean prediction on every part, written with the test
+    predictions (mean and spread) and the parity or ROC plot to ``out_dir``."""
+    task = ensemble.task
+    metrics: dict[str, Any] = {
+        "task": task.kind,
+        "tasks": list(task.names),
+        "ensemble": len(ensemble),
+        "splits": {name: len(graphs) for name, graphs in parts.items()},
+        "seed": train_config.seed,
+    }
+    predictions = {
+        name: ensemble.predict(graphs, batch_size=train_config.batch_size)
+        for name, graphs in parts.items()
+    }
+    for name, graphs in parts.items():
+        metrics[name] = compute_metrics(task, predictions[name].mean, stack_targets(graphs))
+    metrics["members"] = member_metrics
+    write_json(out_dir / "metrics.json", metrics)
+    test, prediction = parts["test"], predictions["test"]
+    target = stack_targets(test)
+    ids = graph_ids(test, find_id_key(test, train_config.id_key))
+    predictions_frame(task, ids, prediction.mean, target, prediction.std).to_csv(
+        out_dir / "test_predictions.csv", index=False
+    )
+    if task.kind == "regression":
+        plot_parity(out_dir / "parity.png", task, prediction.mean, target)
+    else:
+        plot_roc(out_dir / "roc.png", task, prediction.mean, target)
+    return metrics
+
+
+def _train_one(
+    config: MoleculeTrainConfig, dataset: MoleculeCSVDataset, split: Split, out_dir: Path
+) -> dict[str, Any]:
+    parts = split_parts(dataset, split)
     task = TASKS[config.task]
     n_tasks = len(dataset.task_names)
     n_classes = config.train.n_classes
@@ -207,17 +346,16 @@ def _train_one(
         n_classes = int(np.nanmax(dataset._data.y.numpy())) + 1
     uses_descriptors = config.descriptors is not None or config.descriptor_file is not None
     descriptor_dim = dataset._data.descriptors.size(1) if uses_descriptors else 0
+    hparams = {
+        "atom_dim": dataset.featurizer_config.atom_dim,
+        "bond_dim": dataset.featurizer_config.bond_dim,
+        "out_channels": n_tasks * (n_classes if task == "multiclass" else 1),
+        **{name: getattr(config, name) for name in MODEL_FIELDS},
+    }
+    if MOLECULE_MODELS[config.model].descriptors:
+        hparams["descriptor_dim"] = descriptor_dim
     torch.manual_seed(config.train.seed)
-    model = build_model(
-        "dmpnn",
-        {
-            "atom_dim": dataset.featurizer_config.atom_dim,
-            "bond_dim": dataset.featurizer_config.bond_dim,
-            "out_channels": n_tasks * (n_classes if task == "multiclass" else 1),
-            "descriptor_dim": descriptor_dim,
-            **{name: getattr(config, name) for name in MODEL_FIELDS},
-        },
-    )
+    model = build_model(config.model, hparams)
     if descriptor_dim:
         model.set_descriptor_scaling(torch.cat([g.descriptors for g in parts["train"]]))
     train_config = replace(config.train, task_names=dataset.task_names, n_classes=n_classes)
@@ -263,39 +401,46 @@ def featurize_for_prediction(
     workers: int = 1,
     descriptor_rows: np.ndarray | None = None,
 ) -> tuple[list[Data], np.ndarray, list[tuple[int, str]]]:
-    """Graphs of the SMILES that parse, their positions, and ``(position, reason)`` of those
-    that do not. ``descriptor_rows`` ``[len(smiles), D]`` supplies file descriptors for a model
-    trained with a descriptor file."""
-    config = FeaturizerConfig(
-        atom_features=featurizer.get("atom_features", "v2"),
-        add_hydrogens=featurizer.get("add_hydrogens", False),
+    """Graphs of the SMILES that parse (and, for a model trained on conformers, embed: then
+    each graph has ``pos``), their positions, and ``(position, reason)`` of those that do not
+    (see :func:`~gnnkit.data.molecules.inputs.prediction_inputs`, which hands the same
+    molecules over as batches)."""
+    inputs = prediction_inputs(smiles, featurizer, workers, descriptor_rows)
+    return inputs.graphs(), inputs.positions, inputs.failures
+
+
+def _featurize_file(
+    ensemble: Ensemble,
+    data: str | Path,
+    smiles_column: str | None,
+    descriptor_file: str | Path | None,
+    workers: int,
+) -> tuple[Any, PredictionInputs]:
+    """The table of ``data`` and its molecules featurized as the ensemble's training molecules
+    were (see :func:`~gnnkit.data.molecules.inputs.prediction_inputs`)."""
+    featurizer = ensemble.featurizer
+    table = read_molecule_table(
+        data, smiles_column=smiles_column or featurizer.get("smiles_column"), target_columns=[]
     )
-    featurized = MoleculeFeaturizer(config).featurize(smiles, workers=workers)
-    kind = featurizer.get("descriptors")
-    descriptors = None
-    if kind == "file":
-        if descriptor_rows is None:
-            raise ValueError(
-                "this model was trained with descriptors from a file: pass a descriptor file "
-                "(--descriptors-file) with one row per input row"
-            )
-        descriptors = torch.from_numpy(descriptor_rows[featurized.positions])
-    elif kind:
-        valid = [smiles[p] for p in featurized.positions.tolist()]
-        descriptors = torch.from_numpy(compute_descriptors(valid, kind))
-    graphs = []
-    for k, (position, x, edge_index, edge_attr) in enumerate(featurized.graphs()):
-        graph = MoleculeGraph(
-            x=torch.from_numpy(x),
-            edge_index=torch.from_numpy(edge_index),
-            edge_attr=torch.from_numpy(edge_attr),
-            rev_edge_index=torch.from_numpy(reverse_edges(edge_index.shape[1])),
-            smiles=smiles[position],
-        )
-        if descriptors is not None:
-            graph.descriptors = descriptors[k : k + 1].float()
-        graphs.append(graph)
-    return graphs, featurized.positions, featurized.failures
+    rows = len(table.smiles)
+    descriptor_rows = read_descriptor_file(descriptor_file, rows) if descriptor_file else None
+    return table, prediction_inputs(table.smiles, featurizer, workers, descriptor_rows)
+
+
+def _report_invalid(table: Any, failures: list[tuple[int, str]], data: Any, out: Path) -> None:
+    """``invalid_smiles.csv`` beside ``out`` and a count on stderr, when rows failed."""
+    if not failures:
+        return
+    invalid = [
+        InvalidRow(i, table.line_of_row(i), table.smiles[i], reason) for i, reason in failures
+    ]
+    write_invalid_rows(invalid, out.parent / "invalid_smiles.csv")
+    print(
+        f"{data}: {len(failures)} of {len(table.smiles)} rows could not be featurized (RDKit "
+        f"rejects the SMILES, or cannot embed a conformer); they have no output (see "
+        f"{out.parent / 'invalid_smiles.csv'} for each row's reason)",
+        file=sys.stderr,
+    )
 
 
 def predict_molecules(
@@ -307,56 +452,122 @@ def predict_molecules(
     descriptor_file: str | Path | None = None,
     workers: int = 1,
     batch_size: int = 256,
+    mc_dropout: int = 0,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """Predict every row of ``data`` with the model in ``model_dir`` (its ``model.pt``).
+    """Predict every row of ``data`` with the model(s) in ``model_dir``.
 
-    The output CSV keeps the input columns and adds one column per target (named after the
-    target, with ``_pred`` appended if the input already has that column; multiclass adds one
-    probability column per class). Rows whose SMILES RDKit rejects get empty predictions and are
+    ``model_dir`` is a run folder of one model, an ensemble or cross-validation folds (see
+    :func:`~gnnkit.workflows.ensemble.load_ensemble`); several models predict their mean. The
+    output CSV keeps the input columns and adds one column per target (named after the target,
+    with ``_pred`` appended if the input already has that column; multiclass adds one
+    probability column per class), and a ``_std`` column after each when there are several
+    samples per molecule (an ensemble, or ``mc_dropout`` passes per model, drawn after
+    ``torch.manual_seed(seed)``). Rows whose SMILES RDKit rejects get empty predictions and are
     listed in ``invalid_smiles.csv`` beside ``out``.
     """
-    model_path = Path(model_dir)
-    model_path = model_path / "model.pt" if model_path.is_dir() else model_path
-    trained = load_model(model_path)
-    featurizer = trained.featurizer or {}
-    table = read_molecule_table(
-        data, smiles_column=smiles_column or featurizer.get("smiles_column"), target_columns=[]
-    )
-    rows = len(table.smiles)
-    descriptor_rows = read_descriptor_file(descriptor_file, rows) if descriptor_file else None
-    graphs, positions, failures = featurize_for_prediction(
-        table.smiles, featurizer, workers, descriptor_rows
-    )
-    preds = trained.predict(graphs, batch_size=batch_size).numpy() if graphs else None
-    frame = table.frame.copy()
-    for name, values in prediction_columns(trained.task, preds, len(positions)).items():
-        column = f"{name}_pred" if name in frame.columns else name
-        filled = np.full(len(frame), np.nan)
-        filled[positions] = values
-        frame[column] = filled
+    ensemble = load_ensemble(model_dir)
+    table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
+    torch.manual_seed(seed)
+    prediction = ensemble.predict(inputs.batches(batch_size), mc_samples=mc_dropout)
+    frame = add_prediction_columns(table.frame, ensemble.task, prediction, inputs.positions)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
-    if failures:
-        invalid = [
-            InvalidRow(i, table.line_of_row(i), table.smiles[i], reason) for i, reason in failures
-        ]
-        write_invalid_rows(invalid, out.parent / "invalid_smiles.csv")
-        print(
-            f"{data}: {len(failures)} of {len(frame)} rows have SMILES that RDKit rejects; their "
-            f"predictions are empty (see {out.parent / 'invalid_smiles.csv'})",
-            file=sys.stderr,
-        )
+    _report_invalid(table, inputs.failures, data, out)
     return frame
 
 
-def prediction_columns(task: Any, preds: np.ndarray | None, count: int) -> dict[str, np.ndarray]:
-    """Column name → values: one per target, or one per target and class (multiclass)."""
-    columns: dict[str, np.ndarray] = {}
+def _prediction_slots(task: Task) -> list[tuple[str, tuple[slice | int, ...]]]:
+    """``(column, index into a [B, T] or [B, T, C] prediction)``: one per target, or per
+    target and class (multiclass)."""
+    slots: list[tuple[str, tuple[slice | int, ...]]] = []
     for t, name in enumerate(task.names):
         if task.kind == "multiclass":
-            for c in range(task.n_classes):
-                columns[f"{name}_class{c}"] = preds[:, t, c] if preds is not None else np.empty(0)
+            slots += [(f"{name}_class{c}", (slice(None), t, c)) for c in range(task.n_classes)]
         else:
-            columns[name] = preds[:, t] if preds is not None else np.empty(count)
+            slots.append((name, (slice(None), t)))
+    return slots
+
+
+def prediction_columns(task: Task, prediction: EnsemblePrediction) -> dict[str, np.ndarray]:
+    """Column name → values: one per target, or per target and class (multiclass), each
+    followed by its ``_std`` column when the prediction has a spread."""
+    columns: dict[str, np.ndarray] = {}
+    for column, index in _prediction_slots(task):
+        columns[column] = prediction.mean[index].numpy()
+        if prediction.std is not None:
+            columns[f"{column}_std"] = prediction.std[index].numpy()
     return columns
+
+
+def prediction_column_names(task: Task, spread: bool, taken: Iterable[str] = ()) -> list[str]:
+    """The names of :func:`prediction_columns` (with ``_std`` columns when ``spread``) as
+    written beside input columns: a name in ``taken`` gets ``_pred`` appended."""
+    taken = set(taken)
+    names = [
+        name
+        for column, _ in _prediction_slots(task)
+        for name in (column, *([f"{column}_std"] if spread else []))
+    ]
+    return [f"{name}_pred" if name in taken else name for name in names]
+
+
+def add_prediction_columns(
+    frame: pd.DataFrame, task: Task, prediction: EnsemblePrediction, positions: np.ndarray
+) -> pd.DataFrame:
+    """A copy of ``frame`` (one row per input row) with the :func:`prediction_columns` of the
+    rows at ``positions`` (in order), NaN in the other rows; named by
+    :func:`prediction_column_names` with ``frame``'s columns taken."""
+    out = frame.copy()
+    columns = prediction_columns(task, prediction)
+    names = prediction_column_names(task, prediction.std is not None, frame.columns)
+    for name, values in zip(names, columns.values()):
+        filled = np.full(len(frame), np.nan)
+        filled[positions] = values
+        out[name] = filled
+    return out
+
+
+def fingerprint_molecules(
+    model_dir: str | Path,
+    data: str | Path,
+    out: str | Path,
+    *,
+    layer: str = "aggregate",
+    member: int = 0,
+    smiles_column: str | None = None,
+    descriptor_file: str | Path | None = None,
+    workers: int = 1,
+    batch_size: int = 256,
+) -> pd.DataFrame:
+    """Learned fingerprints of every valid row of ``data``: one model's molecule vector
+    (``layer`` ``"aggregate"`` or ``"penultimate"``, see
+    :meth:`~gnnkit.workflows.ensemble.Ensemble.fingerprints`), ``[rows, F]``.
+
+    ``out`` ending in ``.csv`` gets columns ``row`` (0-based data row), ``smiles`` and
+    ``fp_0 … fp_{F-1}``; ending in ``.npy`` it gets the float32 matrix, and ``<stem>.rows.csv``
+    beside it the ``row`` and ``smiles`` of each of its rows. Invalid rows are left out and
+    listed in ``invalid_smiles.csv`` beside ``out``. Returns the ``row``/``smiles`` table (with
+    the ``fp_k`` columns).
+    """
+    out = Path(out)
+    if out.suffix not in (".csv", ".npy"):
+        raise ValueError(f"{out}: the fingerprint file must end in .csv or .npy")
+    ensemble = load_ensemble(model_dir)
+    table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
+    positions = inputs.positions
+    vectors = ensemble.fingerprints(inputs.batches(batch_size), layer=layer, member=member).numpy()
+    index = pd.DataFrame({"row": positions, "smiles": [table.smiles[p] for p in positions]})
+    frame = pd.concat(
+        [index, pd.DataFrame(vectors, columns=[f"fp_{k}" for k in range(vectors.shape[1])])],
+        axis=1,
+    )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix == ".npy":
+        np.save(out, vectors.astype(np.float32))
+        index.to_csv(out.with_suffix(".rows.csv"), index=False)
+    else:
+        frame.to_csv(out, index=False)
+    _report_invalid(table, inputs.failures, data, out)
+    return frame

@@ -105,7 +105,9 @@ def test_cli_train_predict_and_invalid_rows(heavy_atoms_csv, tmp_path, capsys):
     assert np.isnan(frame.large[1]) and 0 < frame.large[0] < 1 and 0 < frame.large[2] < 1
     invalid = pd.read_csv(preds.parent / "invalid_smiles.csv")
     assert invalid.row.tolist() == [1] and invalid.line.tolist() == [3]
-    assert "1 of 3 rows have SMILES that RDKit rejects" in capsys.readouterr().err
+    assert (
+        "1 of 3 rows could not be featurized (RDKit rejects the SMILES" in capsys.readouterr().err
+    )
 
 
 def test_k_fold_reports_mean_and_sd(heavy_atoms_csv, tmp_path):

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +34,8 @@ CACHE_FORMAT = 1
 
 @dataclass(frozen=True, slots=True)
 class InvalidRow:
-    """A row whose SMILES RDKit rejected: 0-based data row, file line, SMILES, reason."""
+    """A row that could not be featurized (RDKit rejected its SMILES, or ETKDG could not embed
+    the molecule when conformers are asked for): 0-based data row, file line, SMILES, reason."""
 
     row: int
     line: int
@@ -41,11 +43,15 @@ class InvalidRow:
     reason: str
 
 
-def write_invalid_rows(rows: list[InvalidRow], path: str | Path) -> None:
-    """Write ``invalid_smiles.csv``: ``row,line,smiles,reason``."""
-    with open(path, "w", newline="") as handle:
+def write_invalid_rows(
+    rows: Iterable[InvalidRow], path: str | Path, *, append: bool = False
+) -> None:
+    """Write ``invalid_smiles.csv``: ``row,line,smiles,reason``; ``append`` adds the rows to a
+    file written before (no second header), for reports written chunk by chunk."""
+    with open(path, "a" if append else "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["row", "line", "smiles", "reason"])
+        if not append:
+            writer.writerow(["row", "line", "smiles", "reason"])
         writer.writerows((r.row, r.line, r.smiles, r.reason) for r in rows)
 
 
@@ -63,15 +69,16 @@ class MoleculeCSVDataset(InMemoryDataset):
     Each graph is a :class:`~gnnkit.data.molecules.graph.MoleculeGraph` with ``x``,
     ``edge_index`` (both directions of each bond), ``edge_attr``, ``rev_edge_index``, ``y``
     ``[1, T]`` (NaN where missing), ``y_mask``, optional ``weight`` and ``descriptors``, the
-    ``smiles`` and its 0-based data ``row`` in the file.
+    ``smiles`` and its 0-based data ``row`` in the file; with ``featurizer.conformers`` also
+    ``pos`` ``[n_atoms, 3]``, the atoms' ETKDG coordinates in Å.
 
     The processed graphs are cached under ``root`` (default ``cache_root()/molecules``) in a
     folder named by the SHA-256 of the file's bytes and of every setting that changes the
     graphs; the cache holds only tensors and strings and loads with ``weights_only=True``.
 
-    Rows whose SMILES RDKit rejects are skipped and reported: their count on stderr, and
-    :attr:`invalid_rows` (see :func:`write_invalid_rows`). If every row is invalid, a
-    :class:`DataFileError` is raised.
+    Rows whose SMILES RDKit rejects (or, with conformers, whose molecule ETKDG cannot embed)
+    are skipped and reported: their count on stderr, and :attr:`invalid_rows` (see
+    :func:`write_invalid_rows`). If every row is invalid, a :class:`DataFileError` is raised.
 
     Args:
         path: the data file (``.csv``, ``.tsv``, ``.smi``, optionally ``.gz``).
@@ -136,9 +143,12 @@ class MoleculeCSVDataset(InMemoryDataset):
         super().__init__(str(root / f"{self.path.stem}-{key[:16]}"), log=False)
         self._data, self.slices, self.invalid_rows = self._load()
         if verbose and self.invalid_rows:
+            why = "whose SMILES RDKit rejects"
+            if self.featurizer_config.conformers:
+                why += " or whose molecule ETKDG cannot embed"
             print(
                 f"{self.path}: skipped {len(self.invalid_rows)} of {len(self.table.smiles)} rows "
-                "whose SMILES RDKit rejects (see invalid_smiles.csv in the output folder)",
+                f"{why} (see invalid_smiles.csv in the output folder)",
                 file=sys.stderr,
             )
 
@@ -185,6 +195,8 @@ class MoleculeCSVDataset(InMemoryDataset):
             "y_mask": ~torch.isnan(targets),
             "row": torch.from_numpy(rows),
         }
+        if featurized.pos is not None:
+            tensors["pos"] = torch.from_numpy(featurized.pos)
         if self.table.weights is not None:
             tensors["weight"] = torch.from_numpy(self.table.weights[rows]).float()
         if self.descriptor_file is not None:
@@ -201,6 +213,8 @@ class MoleculeCSVDataset(InMemoryDataset):
         per_graph = torch.arange(count + 1)
         slices = {key: per_graph for key in tensors}
         slices.update(x=atom_slices, edge_index=edge_slices, edge_attr=edge_slices)
+        if "pos" in tensors:
+            slices["pos"] = atom_slices
         slices["rev_edge_index"] = edge_slices
         return {
             "tensors": tensors,

@@ -43,6 +43,8 @@ import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem import rdchem
 
+from gnnkit.data.molecules.conformers import embed_conformers
+
 ATOM_FEATURE_SETS = ("v2", "rich")
 V2_ATOM_DIM = 72
 RICH_EXTRA_DIM = 20
@@ -97,15 +99,32 @@ _ATOM_BLOCK_STARTS = (0, 38, 45, 51, 56, 62)
 
 @dataclass(frozen=True, slots=True)
 class FeaturizerConfig:
-    """Featurizer settings, stored as plain data in datasets' cache keys and checkpoints."""
+    """Featurizer settings, stored as plain data in datasets' cache keys and checkpoints.
+
+    Attributes:
+        atom_features: ``"v2"`` or ``"rich"`` (see the module docstring).
+        add_hydrogens: make hydrogens explicit atoms of the graph.
+        conformers: also embed one ETKDG conformer per molecule, so that graphs carry atom
+            positions ``pos`` (:mod:`gnnkit.data.molecules.conformers`); a molecule ETKDG cannot
+            embed is a failure with its reason, like a SMILES that RDKit rejects.
+        conformer_seed: ETKDG's random seed, ≥ 0 (RDKit's generator gives seeds 0 and 1 the
+            same stream).
+    """
 
     atom_features: str = "v2"
     add_hydrogens: bool = False
+    conformers: bool = False
+    conformer_seed: int = 0
 
     def __post_init__(self) -> None:
         if self.atom_features not in ATOM_FEATURE_SETS:
             raise ValueError(
                 f"atom_features must be one of {ATOM_FEATURE_SETS}, got {self.atom_features!r}"
+            )
+        if self.conformer_seed < 0:
+            raise ValueError(
+                f"conformer_seed must be ≥ 0 (RDKit draws a random seed for a negative one, so "
+                f"the conformers could not be reproduced), got {self.conformer_seed}"
             )
 
     @property
@@ -130,7 +149,10 @@ class FeaturizedMolecules:
         edge_attr: ``[Σ 2 n_bonds, 14]`` (float32).
         num_atoms, num_edges: per molecule ``[M]``.
         positions: index of each featurized molecule in the input sequence ``[M]``.
-        failures: ``(input index, reason)`` of each SMILES that RDKit rejected.
+        failures: ``(input index, reason)`` of each SMILES that RDKit rejected (or, with
+            conformers, whose molecule ETKDG could not embed), in input order.
+        pos: with conformers, atom positions ``[Σ n_atoms, 3]`` (float32, Å) in the order of
+            ``x``; otherwise ``None``.
     """
 
     x: np.ndarray
@@ -140,6 +162,7 @@ class FeaturizedMolecules:
     num_edges: np.ndarray
     positions: np.ndarray
     failures: list[tuple[int, str]] = field(default_factory=list)
+    pos: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -208,8 +231,8 @@ class MoleculeFeaturizer:
     def __repr__(self) -> str:
         return (
             f"MoleculeFeaturizer(atom_features={self.config.atom_features!r}, "
-            f"add_hydrogens={self.config.add_hydrogens}, atom_dim={self.atom_dim}, "
-            f"bond_dim={self.bond_dim})"
+            f"add_hydrogens={self.config.add_hydrogens}, conformers={self.config.conformers}, "
+            f"atom_dim={self.atom_dim}, bond_dim={self.bond_dim})"
         )
 
     def featurize(self, smiles: Sequence[str], workers: int = 1) -> FeaturizedMolecules:
@@ -223,7 +246,7 @@ class MoleculeFeaturizer:
 
     def featurize_mols(self, mols: Sequence[Chem.Mol]) -> FeaturizedMolecules:
         """Featurize RDKit molecules that are already parsed (none may be ``None``)."""
-        return self._encode(list(mols), np.arange(len(mols)), [])
+        return self._encode_parsed(list(mols), list(range(len(mols))), [])
 
     def _featurize_parallel(self, smiles: Sequence[str], workers: int) -> FeaturizedMolecules:
         bounds = np.linspace(0, len(smiles), 4 * workers + 1).astype(int)
@@ -244,7 +267,24 @@ class MoleculeFeaturizer:
                     mols.append(mol)
                     positions.append(start + offset)
         reasons = [(index, rejection_reason(smiles[index - start])) for index in failures]
-        return self._encode(mols, np.asarray(positions, dtype=np.int64), reasons)
+        return self._encode_parsed(mols, positions, reasons)
+
+    def _encode_parsed(
+        self, mols: list[Chem.Mol], positions: list[int], failures: list[tuple[int, str]]
+    ) -> FeaturizedMolecules:
+        """Encode parsed molecules; with conformers, embed them first and add the molecules
+        ETKDG cannot embed to ``failures``."""
+        if not self.config.conformers:
+            return self._encode(mols, np.asarray(positions, dtype=np.int64), failures)
+        conformers = embed_conformers(mols, self.config.conformer_seed)
+        failures = sorted(failures + [(positions[k], why) for k, why in conformers.failures])
+        featurized = self._encode(
+            [mols[k] for k in conformers.embedded],
+            np.asarray([positions[k] for k in conformers.embedded], dtype=np.int64),
+            failures,
+        )
+        featurized.pos = conformers.pos
+        return featurized
 
     def _encode(
         self, mols: list[Chem.Mol], positions: np.ndarray, failures: list[tuple[int, str]]
@@ -374,6 +414,7 @@ def concatenate(parts: Sequence[FeaturizedMolecules]) -> FeaturizedMolecules:
         num_edges=np.concatenate([p.num_edges for p in parts]),
         positions=np.concatenate([p.positions for p in parts]),
         failures=[f for p in parts for f in p.failures],
+        pos=np.concatenate([p.pos for p in parts]) if parts[0].pos is not None else None,
     )
 
 

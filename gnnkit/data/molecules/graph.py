@@ -19,6 +19,8 @@ class MoleculeGraph(Data):
             ``e``.
         y: targets ``[1, n_tasks]``, NaN where a label is missing; ``y_mask`` ``[1, n_tasks]``
             is ``True`` where a label is present.
+        pos: optional atom positions ``[n_atoms, 3]`` (Å, one ETKDG conformer; see
+            :mod:`gnnkit.data.molecules.conformers`), in the order of ``x``.
         weight: optional sample weight ``[1]``; descriptors: optional ``[1, n_descriptors]``.
         smiles: the input SMILES; row: its row number in the input file (0-based data row).
 

@@ -21,7 +21,7 @@ import numpy as np
 from gnnkit.data.cascades.cascade import Cascade, observe
 from gnnkit.data.cascades.folds import FoldSplit
 from gnnkit.data.cascades.statistics import statistics_matrix
-from gnnkit.models.cascade.scores import classification_scores, summarize
+from gnnkit.workflows.cascades.scores import classification_scores, summarize
 
 CLASSIFIERS: tuple[str, ...] = ("forest", "logistic")
 
@@ -59,7 +59,7 @@ def baseline_folds(
     seed: int = 0,
 ) -> dict[str, Any]:
     """Fit ``classifier`` on every round's training split and score its validation and test
-    splits; the same result shape as :func:`~gnnkit.models.cascade.evaluation.train_folds`."""
+    splits; the same result shape as :func:`~gnnkit.workflows.cascades.evaluation.train_folds`."""
     per_fold = []
     for split in splits:
         model = make_classifier(classifier, seed + split.fold)

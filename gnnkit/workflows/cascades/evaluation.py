@@ -19,9 +19,9 @@ import numpy as np
 from torch_geometric.data import Data
 
 from gnnkit.data.cascades.folds import FoldSplit
-from gnnkit.models.cascade.scores import classification_scores, summarize
 from gnnkit.models.registry import build_model
 from gnnkit.train import TrainConfig, TrainedModel, fit
+from gnnkit.workflows.cascades.scores import classification_scores, summarize
 
 FitFunction = Callable[..., Any]
 
@@ -66,7 +66,7 @@ def train_folds(
 
     Returns:
         ``{"test": ..., "val": ..., "per_fold": [...]}``: scores of
-        :func:`~gnnkit.models.cascade.scores.classification_scores` summarised over rounds, and
+        :func:`~gnnkit.workflows.cascades.scores.classification_scores` summarised over rounds, and
         per round its sizes, scores, best epoch, epochs run and training seconds.
     """
     labels = graph_labels(graphs)

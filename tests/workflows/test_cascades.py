@@ -12,13 +12,13 @@ import pytest
 import torch
 
 from gnnkit.data.cascades import TWITTER15, cross_validation_splits, generate
-from gnnkit.models.cascade.baseline import baseline_features, baseline_folds
-from gnnkit.models.cascade.early import parse_hours
-from gnnkit.models.cascade.evaluation import GNNSettings, train_folds
-from gnnkit.models.cascade.experiment import CascadeExperiment, run_baseline, run_gnn
-from gnnkit.models.cascade.predict import load_cascade_models, predict_cascades
-from gnnkit.models.cascade.scores import classification_scores, summarize
 from gnnkit.train import TrainConfig, fit
+from gnnkit.workflows.cascades.baseline import baseline_features, baseline_folds
+from gnnkit.workflows.cascades.early import parse_hours
+from gnnkit.workflows.cascades.evaluation import GNNSettings, train_folds
+from gnnkit.workflows.cascades.experiment import CascadeExperiment, run_baseline, run_gnn
+from gnnkit.workflows.cascades.predict import load_cascade_models, predict_cascades
+from gnnkit.workflows.cascades.scores import classification_scores, summarize
 
 #: Non-rumours and false rumours, calibrated on Twitter15: told apart mostly by size.
 TWO_CLASSES = {name: TWITTER15[name] for name in ("non-rumor", "false")}
@@ -146,7 +146,7 @@ def test_predict_averages_the_fold_models(tmp_path) -> None:
         tmp_path,
     )
     models = load_cascade_models(tmp_path)
-    assert len(models) == 2 and models[0].featurizer["observe_hours"] is None
+    assert len(models) == 2 and models.featurizer["observe_hours"] is None
     frame = predict_cascades(models, data)
     assert list(frame.columns[:3]) == ["id", "label", "predicted"]
     probabilities = frame[[f"p_{c}" for c in data.classes]].to_numpy()
@@ -154,7 +154,7 @@ def test_predict_averages_the_fold_models(tmp_path) -> None:
     assert set(frame["predicted"]) <= set(data.classes)
     single = load_cascade_models(tmp_path / "fold0" / "model.pt")
     assert len(single) == 1
-    with pytest.raises(FileNotFoundError, match=r"neither a model\.pt nor a run folder"):
+    with pytest.raises(FileNotFoundError, match=r"nothing: no model\.pt there nor in member"):
         load_cascade_models(tmp_path / "nothing")
     two_class = generate(4, seed=0, size_scale=0.04, params=TWO_CLASSES)
     with pytest.raises(ValueError, match="the models predict classes"):

@@ -8,10 +8,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from gnnkit.train.artefacts import save_figure
 
 
 def parse_hours(values: Sequence[str]) -> list[float | None]:
@@ -44,11 +43,13 @@ def plot_early_detection(
 
     ``curves`` maps a label (e.g. a model name) to ``early_detection`` entries
     ``{"hours": h or None, "test": {metric: ...}}``; ``None`` (the whole cascade) is drawn
-    right of the longest window and labelled "all".
+    right of the longest window and labelled "all". Drawn without ``pyplot``, so it leaves
+    matplotlib's backend (e.g. a notebook's inline plots) alone.
     """
     finite = [e["hours"] for entries in curves.values() for e in entries if e["hours"] is not None]
     all_at = 2 * max(finite) if finite else 1.0
-    figure, axes = plt.subplots(figsize=(6, 4))
+    figure = Figure(figsize=(6, 4))
+    axes = figure.subplots()
     for label, entries in curves.items():
         ordered = sorted(entries, key=lambda e: all_at if e["hours"] is None else e["hours"])
         xs = [all_at if e["hours"] is None else e["hours"] for e in ordered]
@@ -62,8 +63,4 @@ def plot_early_detection(
     axes.set_ylabel(f"test {metric.replace('_', '-')}")
     axes.grid(alpha=0.3)
     axes.legend()
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, Path(path))

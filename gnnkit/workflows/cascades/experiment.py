@@ -35,9 +35,9 @@ from gnnkit.data.cascades.folds import (
     given_split,
     holdout_split,
 )
-from gnnkit.models.cascade.baseline import baseline_features, baseline_folds
-from gnnkit.models.cascade.early import plot_early_detection
-from gnnkit.models.cascade.evaluation import GNNSettings, train_folds
+from gnnkit.workflows.cascades.baseline import baseline_features, baseline_folds
+from gnnkit.workflows.cascades.early import plot_early_detection
+from gnnkit.workflows.cascades.evaluation import GNNSettings, train_folds
 
 METRICS_FILE = "metrics.json"
 EARLY_DETECTION_PLOT = "early_detection.png"

@@ -1,0 +1,145 @@
+"""Read a molecule file chunk by chunk, for libraries larger than memory.
+
+:func:`~gnnkit.data.molecules.table.read_molecule_table` reads a whole file and checks it;
+:class:`MoleculeStream` holds one chunk at a time and never fails on a row: a row without a
+SMILES gets an empty one (which the featurizer rejects and reports). Each chunk is a
+``pandas.DataFrame`` with
+
+- ``row``: the 0-based data row (blank lines are not rows);
+- ``line``: the 1-based line of the file where the row starts;
+- ``smiles``: the SMILES, stripped;
+- the file's other columns as strings, under their own names (``name`` for the second field of
+  a ``.smi`` line); a column whose name is reserved (``row``, ``line``, ``smiles`` and any the
+  caller adds) is renamed ``<name>_input``.
+
+Formats: ``.csv``, ``.tsv`` (with a header line) and ``.smi`` (``SMILES [name]`` per line, no
+header), each optionally gzip-compressed (``.gz``).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gnnkit.data.molecules.table import SMILES_COLUMN_GUESSES, DataFileError, _separator
+
+#: Columns every chunk has, before the file's other columns.
+STREAM_COLUMNS = ("row", "line", "smiles")
+SMI_COLUMNS = ("smiles", "name")
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", newline="", encoding="utf-8", errors="replace")
+    return open(path, newline="", encoding="utf-8", errors="replace")
+
+
+class MoleculeStream:
+    """The rows of a molecule file in chunks of ``chunk_size`` (the last may be shorter).
+
+    Args:
+        path: ``.csv``, ``.tsv`` or ``.smi``, optionally ``.gz``.
+        smiles_column: the SMILES column of a CSV/TSV; it must exist. Without it, the first
+            of ``preferred_columns`` in the header, else a conventional name (``smiles``,
+            ``SMILES``, …), else the first column. Ignored for ``.smi`` (always the first field).
+        chunk_size: rows per chunk.
+        preferred_columns: SMILES column names to try first (e.g. the model's training column).
+        reserved: further output column names that the file's columns must not take.
+
+    Attributes:
+        columns: the column names of every chunk (see the module docstring).
+        input_columns: the file's columns other than the SMILES, as named in the chunks.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        smiles_column: str | None = None,
+        chunk_size: int = 10_000,
+        preferred_columns: Sequence[str] = (),
+        reserved: Iterable[str] = (),
+    ) -> None:
+        if chunk_size < 1:
+            raise ValueError(f"chunk_size must be at least 1, got {chunk_size}")
+        self.path = Path(path)
+        if not self.path.exists():
+            raise DataFileError(f"{self.path}: no such file")
+        self.separator = _separator(self.path)
+        self.chunk_size = chunk_size
+        header = list(SMI_COLUMNS) if self.separator is None else self._read_header()
+        if self.separator is None:
+            self.smiles_index = 0
+        elif smiles_column is not None:
+            if smiles_column not in header:
+                raise DataFileError(
+                    f"{self.path}: no column {smiles_column!r}; the columns present are "
+                    f"{', '.join(map(repr, header))}"
+                )
+            self.smiles_index = header.index(smiles_column)
+        else:
+            guesses = [c for c in (*preferred_columns, *SMILES_COLUMN_GUESSES) if c in header]
+            self.smiles_index = header.index(guesses[0]) if guesses else 0
+        taken = {*STREAM_COLUMNS, *reserved}
+        self._other = [i for i in range(len(header)) if i != self.smiles_index]
+        self.input_columns = [
+            f"{header[i]}_input" if header[i] in taken else header[i] for i in self._other
+        ]
+        self.columns = [*STREAM_COLUMNS, *self.input_columns]
+
+    def _read_header(self) -> list[str]:
+        with _open_text(self.path) as handle:
+            header = next(csv.reader(handle, delimiter=self.separator), None)
+        if not header:
+            raise DataFileError(f"{self.path}: the file is empty (no header line)")
+        return [name.strip() for name in header]
+
+    def _records(self, handle: io.TextIOBase) -> Iterator[tuple[int, list[str]]]:
+        """``(line, fields)`` of every data row (blank lines skipped)."""
+        if self.separator is None:
+            for line, text in enumerate(handle, start=1):
+                fields = text.split(None, 1)
+                if fields:
+                    yield line, [fields[0], fields[1].strip() if len(fields) > 1 else ""]
+            return
+        reader = csv.reader(handle, delimiter=self.separator)
+        next(reader, None)
+        start = reader.line_num + 1
+        for fields in reader:
+            if fields:
+                yield start, fields
+            start = reader.line_num + 1
+
+    def __iter__(self) -> Iterator[pd.DataFrame]:
+        row = 0
+        with _open_text(self.path) as handle:
+            lines: list[int] = []
+            records: list[list[str]] = []
+            for line, fields in self._records(handle):
+                lines.append(line)
+                records.append(fields)
+                if len(records) == self.chunk_size:
+                    yield self._frame(row, lines, records)
+                    row += len(records)
+                    lines, records = [], []
+            if records:
+                yield self._frame(row, lines, records)
+
+    def _frame(self, start: int, lines: list[int], records: list[list[str]]) -> pd.DataFrame:
+        def field(index: int) -> list[str]:
+            return [fields[index] if index < len(fields) else "" for fields in records]
+
+        columns: dict[str, object] = {
+            "row": np.arange(start, start + len(records), dtype=np.int64),
+            "line": np.asarray(lines, dtype=np.int64),
+            "smiles": [text.strip() for text in field(self.smiles_index)],
+        }
+        for name, index in zip(self.input_columns, self._other):
+            columns[name] = field(index)
+        return pd.DataFrame(columns)

@@ -1,0 +1,170 @@
+"""A screen's settings, and everything the engines share: model, library, ranking, columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import torch
+
+from gnnkit.data.molecules.similarity import NearestNeighbours
+from gnnkit.data.molecules.stream import MoleculeStream
+from gnnkit.train import Ensemble, load_ensemble
+from gnnkit.workflows.molecules import TRAINING_SMILES, prediction_column_names
+from gnnkit.workflows.screen.pipeline import REASON
+from gnnkit.workflows.screen.ranking import NEAREST, SIMILARITY, RankRule, TopK
+
+ENGINES = ("local", "ray")
+#: Molecules per forward pass by device when none is set: on a CPU small batches keep the
+#: bond states (~35 × 300 floats per molecule) in cache, which beats larger GEMMs.
+BATCH_SIZES = {"cpu": 64, "cuda": 1024}
+
+
+@dataclass(slots=True)
+class ScreenConfig:
+    """Settings of :func:`~gnnkit.workflows.screen.screen_library` (``gnnkit mol screen``).
+
+    Ranking: ``top_k`` molecules by the prediction column ``target`` (default: the model's
+    first; for multiclass models ``<task>_class<c>``), highest first or lowest first with
+    ``ascending``; classification ranks by probability. ``max_train_similarity`` leaves out
+    molecules whose Morgan-fingerprint Tanimoto similarity to the nearest training molecule is
+    above it. Reading: ``smiles_column`` (default: the model's training column if the file has
+    it, else a column named like ``smiles``), ``chunk_size`` rows at a time. Work:
+    ``workers`` featurization processes beside the one predicting (0: featurize in the
+    predicting process), ``batch_size`` molecules per forward pass (default by device,
+    :data:`BATCH_SIZES`), ``device`` (default ``cuda`` when available). ``engine``:
+    ``"local"`` or ``"ray"`` (see :mod:`gnnkit.workflows.screen.distributed` for
+    ``ray_address``, ``ray_predictors`` and ``ray_gpus``). ``progress``: a progress bar on
+    stderr.
+    """
+
+    top_k: int = 100
+    target: str | None = None
+    ascending: bool = False
+    max_train_similarity: float | None = None
+    smiles_column: str | None = None
+    chunk_size: int = 2_000
+    workers: int = 1
+    batch_size: int | None = None
+    device: str | None = None
+    engine: str = "local"
+    ray_address: str | None = None
+    ray_predictors: int | None = None
+    ray_gpus: float | None = None
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("top_k", "chunk_size", "batch_size"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.workers < 0:
+            raise ValueError(f"workers must be 0 or more, got {self.workers}")
+        if self.engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
+        similarity = self.max_train_similarity
+        if similarity is not None and not 0.0 <= similarity <= 1.0:
+            raise ValueError(f"max_train_similarity must be in [0, 1], got {similarity}")
+
+
+def training_smiles_file(model_dir: str | Path) -> Path | None:
+    """``training_smiles.csv`` of the run: in the folder (of ``model.pt`` when given the file)
+    or, for a ``member_k`` or ``fold_k`` folder, in the run folder above it; ``None`` if the
+    run has none."""
+    path = Path(model_dir)
+    folder = path.parent if path.is_file() else path
+    while not (folder / TRAINING_SMILES).is_file():
+        if not folder.name.startswith(("member", "fold")):
+            return None
+        folder = folder.parent
+    return folder / TRAINING_SMILES
+
+
+@dataclass(slots=True)
+class ScreenPlan:
+    """What a screen needs before it reads a molecule.
+
+    Attributes:
+        config: the settings.
+        ensemble: the model(s).
+        stream: the library, chunk by chunk.
+        rule: the ranking.
+        training_smiles: the training molecules, or ``None`` when the run does not list them
+            (then the hits have no similarity columns).
+        columns: the hits file's columns after ``rank``.
+    """
+
+    config: ScreenConfig
+    ensemble: Ensemble
+    stream: MoleculeStream
+    rule: RankRule
+    training_smiles: list[str] | None
+    columns: list[str]
+
+    @classmethod
+    def create(cls, model_dir: str | Path, library: str | Path, config: ScreenConfig) -> ScreenPlan:
+        """Load the model and the training molecules, open the library, check the settings."""
+        ensemble = load_ensemble(model_dir)
+        featurizer = ensemble.featurizer
+        if featurizer.get("descriptors") == "file":
+            raise ValueError(
+                f"{model_dir}: the model takes descriptors from a file, one row per input row, "
+                "which a streamed library cannot supply; screen with a model trained without "
+                "--descriptors-file (RDKit descriptors, --descriptors rdkit2d, are fine)"
+            )
+        training_file = training_smiles_file(model_dir)
+        if config.max_train_similarity is not None and training_file is None:
+            raise ValueError(
+                f"{model_dir}: no {TRAINING_SMILES} (written by gnnkit mol train), so the "
+                "similarity to the training set is unknown; drop --max-train-similarity"
+            )
+        stream = MoleculeStream(
+            library,
+            smiles_column=config.smiles_column,
+            chunk_size=config.chunk_size,
+            preferred_columns=[c for c in [featurizer.get("smiles_column")] if c],
+            reserved=("rank", REASON, SIMILARITY, NEAREST),
+        )
+        task = ensemble.task
+        names = prediction_column_names(task, spread=False)
+        target = config.target or names[0]
+        if target not in names:
+            raise ValueError(
+                f"--target {target!r} is not a prediction of this model; choose one of "
+                f"{', '.join(names)}"
+            )
+        written = prediction_column_names(task, spread=False, taken=stream.columns)
+        rule = RankRule(written[names.index(target)], config.ascending)
+        training_smiles = (
+            pd.read_csv(training_file, dtype={"smiles": str})["smiles"].tolist()
+            if training_file is not None
+            else None
+        )
+        columns = [
+            "row",
+            "smiles",
+            *stream.input_columns,
+            *prediction_column_names(task, spread=len(ensemble) > 1, taken=stream.columns),
+            *([SIMILARITY, NEAREST] if training_smiles is not None else []),
+        ]
+        return cls(config, ensemble, stream, rule, training_smiles, columns)
+
+    @property
+    def featurizer(self) -> dict[str, Any]:
+        return self.ensemble.featurizer
+
+    @property
+    def device(self) -> str:
+        return self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+
+    def batch_size(self, device: str) -> int:
+        """Molecules per forward pass on ``device``: the configured number, else by device."""
+        return self.config.batch_size or BATCH_SIZES[torch.device(device).type]
+
+    def top_k(self) -> TopK:
+        """An empty top-K with this plan's ranking and novelty filter."""
+        neighbours = (
+            NearestNeighbours(self.training_smiles) if self.training_smiles is not None else None
+        )
+        return TopK(self.config.top_k, self.rule, neighbours, self.config.max_train_similarity)

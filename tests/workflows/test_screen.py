@@ -1,0 +1,297 @@
+"""``gnnkit mol screen``: streamed top-K against brute force, novelty filter, invalid rows,
+Ctrl-C, ensembles, and the Ray engine against the local one."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rdkit
+import torch
+from rdkit import Chem, DataStructs, rdBase
+from rdkit.Chem import rdFingerprintGenerator
+
+from gnnkit.cli.main import main
+from gnnkit.data.molecules.catalog import embedded_chembl
+from gnnkit.models import build_model
+from gnnkit.train import Task, TrainConfig, TrainedModel, save_checkpoint
+from gnnkit.workflows.molecules import MoleculeTrainConfig, predict_molecules, train_molecules
+from gnnkit.workflows.screen import ScreenConfig, invalid_rows_file, screen_library
+
+NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
+#: (position in the library, SMILES, RDKit's reason) of the invalid rows planted in it.
+INVALID = [
+    (3, "C1CC", "SMILES syntax error: RDKit could not parse the string"),
+    (40, "c1ccccc1N(=O)(=O)=O", "Explicit valence for atom # 6 N, 7, is greater than permitted"),
+    (41, "xyz", "SMILES syntax error: RDKit could not parse the string"),
+]
+QUIET = {"progress": False, "workers": 0}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory) -> Path:
+    """Two D-MPNNs (hidden 16, 2 epochs) trained on 150 molecules of the embedded ChEMBL set."""
+    root = tmp_path_factory.mktemp("screen")
+    pd.read_csv(embedded_chembl().path).sample(150, random_state=0).to_csv(
+        root / "chembl150.csv", index=False
+    )
+    config = MoleculeTrainConfig(
+        data=str(root / "chembl150.csv"),
+        target_columns=["pIC50"],
+        hidden_channels=16,
+        ffn_hidden_channels=16,
+        ensemble=2,
+        train=TrainConfig(epochs=2, batch_size=32, patience=None, progress="none", seed=0),
+    )
+    train_molecules(config, root / "run")
+    return root / "run"
+
+
+@pytest.fixture(scope="module")
+def single(run) -> Path:
+    """One model of the ensemble (its training molecules are listed in the run folder)."""
+    return run / "member_0" / "model.pt"
+
+
+@pytest.fixture(scope="module")
+def library(run, tmp_path_factory) -> dict[str, Path]:
+    """230 rows: 200 NCI molecules, 27 training molecules, 3 invalid SMILES; as .smi (with a
+    blank line after row 9), .csv (with an ``id`` column) and .csv.gz."""
+    nci = [line.split()[0] for line in NCI.read_text().splitlines()[:200]]
+    training = pd.read_csv(run / "training_smiles.csv").smiles.tolist()[:27]
+    smiles = nci[:100] + training + nci[100:]
+    for position, text, _ in INVALID:
+        smiles.insert(position, text)
+    frame = pd.DataFrame({"id": [f"mol{k}" for k in range(len(smiles))], "smiles": smiles})
+    root = tmp_path_factory.mktemp("library")
+    lines = [f"{s} mol{k}" for k, s in enumerate(smiles)]
+    (root / "lib.smi").write_text("\n".join([*lines[:10], "", *lines[10:]]) + "\n")
+    frame.to_csv(root / "lib.csv", index=False)
+    with gzip.open(root / "lib.csv.gz", "wt") as handle:
+        frame.to_csv(handle, index=False)
+    return {"smi": root / "lib.smi", "csv": root / "lib.csv", "csv.gz": root / "lib.csv.gz"}
+
+
+def brute_force(model: Path, library: Path, out: Path) -> pd.DataFrame:
+    """Every valid row with its prediction(s), from ``predict_molecules``, as ``row``."""
+    frame = predict_molecules(model, library, out).rename_axis("row").reset_index()
+    return frame[frame.pIC50.notna()]
+
+
+def morgan(smiles: str):
+    generator = rdFingerprintGenerator.GetMorganGenerator(radius=2, fpSize=2048)
+    return generator.GetFingerprint(Chem.MolFromSmiles(smiles))
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+def test_top_k_is_the_sorted_prediction(single, library, tmp_path, ascending):
+    truth = brute_force(single, library["csv"], tmp_path / "all.csv")
+    expected = truth.sort_values(["pIC50", "row"], ascending=[ascending, True]).head(12)
+    # One chunk and predict_molecules' batch size: the very same batches, bit-for-bit.
+    config = ScreenConfig(top_k=12, ascending=ascending, batch_size=256, **QUIET)
+    result = screen_library(single, library["csv"], tmp_path / "hits.csv", config)
+    hits = pd.read_csv(tmp_path / "hits.csv")
+    assert list(hits.columns) == [
+        "rank", "row", "smiles", "id", "pIC50", "max_train_similarity", "nearest_training_smiles"
+    ]  # fmt: skip
+    assert hits["rank"].tolist() == list(range(1, 13))
+    assert hits.row.tolist() == expected.row.tolist()
+    assert hits.id.tolist() == expected.id.tolist()
+    assert np.array_equal(hits.pIC50.to_numpy(np.float32), expected.pIC50.to_numpy(np.float32))
+    assert result.screened == 230 and result.invalid == 3 and not result.interrupted
+
+
+@pytest.mark.parametrize("kind", ["smi", "csv", "csv.gz"])
+def test_formats_and_chunks_give_the_same_hits(single, library, tmp_path, kind):
+    reference = screen_library(
+        single, library["csv"], tmp_path / "ref.csv", ScreenConfig(top_k=15, **QUIET)
+    ).hits
+    config = ScreenConfig(top_k=15, chunk_size=37, batch_size=16, **QUIET)
+    hits = screen_library(single, library[kind], tmp_path / "hits.csv", config).hits
+    assert hits.row.tolist() == reference.row.tolist()
+    assert hits.smiles.tolist() == reference.smiles.tolist()
+    assert np.allclose(hits.pIC50, reference.pIC50, rtol=0, atol=1e-5)
+    assert "name" in hits.columns if kind == "smi" else "id" in hits.columns
+
+
+def test_invalid_rows_go_to_the_side_file(single, library, tmp_path):
+    for kind, first_line in (("csv", 2), ("smi", 1)):
+        out = tmp_path / kind / "hits.csv"
+        result = screen_library(single, library[kind], out, ScreenConfig(top_k=5, **QUIET))
+        invalid = pd.read_csv(invalid_rows_file(out), keep_default_na=False)
+        assert result.invalid == 3 and result.invalid_file == tmp_path / kind / "hits.invalid.csv"
+        assert list(invalid.columns) == ["row", "line", "smiles", "reason"]
+        assert invalid.row.tolist() == [p for p, _, _ in INVALID]
+        assert invalid.smiles.tolist() == [s for _, s, _ in INVALID]
+        assert invalid.reason.tolist() == [r for _, _, r in INVALID]
+        # The .smi file has a blank line after its tenth row.
+        lines = [p + first_line + (kind == "smi" and p >= 10) for p, _, _ in INVALID]
+        assert invalid.line.tolist() == lines
+
+
+def test_novelty_filter_keeps_the_best_novel_molecules(single, run, library, tmp_path):
+    threshold = 0.4
+    training = pd.read_csv(run / "training_smiles.csv").smiles.tolist()
+    references = [morgan(s) for s in training]
+    truth = brute_force(single, library["csv"], tmp_path / "all.csv")
+    with rdBase.BlockLogs():
+        similarities = [
+            DataStructs.BulkTanimotoSimilarity(morgan(s), references) for s in truth.smiles
+        ]
+    truth["similarity"] = [max(values) for values in similarities]
+    truth["nearest"] = [training[int(np.argmax(values))] for values in similarities]
+    assert (truth.similarity == 1.0).sum() >= 27  # the training molecules in the library
+    novel = truth[truth.similarity <= threshold]
+    expected = novel.sort_values(["pIC50", "row"], ascending=[False, True]).head(20)
+
+    config = ScreenConfig(top_k=20, max_train_similarity=threshold, chunk_size=50, **QUIET)
+    hits = screen_library(single, library["csv"], tmp_path / "hits.csv", config).hits
+    assert hits.row.tolist() == expected.row.tolist()
+    assert (hits.max_train_similarity <= threshold).all()
+    assert np.allclose(hits.max_train_similarity, expected.similarity, rtol=0, atol=1e-12)
+    assert hits.nearest_training_smiles.tolist() == expected.nearest.tolist()
+    # Without the filter the best molecules include training molecules (similarity 1).
+    unfiltered = screen_library(
+        single, library["csv"], tmp_path / "all_hits.csv", ScreenConfig(top_k=230, **QUIET)
+    ).hits
+    assert len(unfiltered) == 227 and unfiltered.max_train_similarity.max() == 1.0
+
+
+def test_ensemble_hits_carry_the_spread(run, library, tmp_path):
+    truth = brute_force(run, library["csv"], tmp_path / "all.csv").set_index("row")
+    config = ScreenConfig(top_k=10, workers=1, chunk_size=40, progress=False)
+    hits = screen_library(run, library["csv"], tmp_path / "hits.csv", config).hits
+    assert {"pIC50", "pIC50_std"} <= set(hits.columns)
+    assert (hits.pIC50_std > 0).all()
+    assert np.allclose(hits.pIC50_std, truth.loc[hits.row, "pIC50_std"], rtol=0, atol=1e-5)
+    assert np.allclose(hits.pIC50, truth.loc[hits.row, "pIC50"], rtol=0, atol=1e-5)
+
+
+def test_classification_ranks_by_probability(tmp_path, library):
+    torch.manual_seed(0)
+    model = build_model("dmpnn", {"hidden_channels": 16, "ffn_hidden_channels": 16})
+    trained = TrainedModel(model, Task.create("binary", 1, ["active"]), featurizer={})
+    save_checkpoint(trained, tmp_path / "model.pt")
+    truth = predict_molecules(tmp_path / "model.pt", library["csv"], tmp_path / "all.csv")
+    truth = truth.rename_axis("row").reset_index().dropna(subset=["active"])
+    config = ScreenConfig(top_k=5, batch_size=256, **QUIET)
+    hits = screen_library(tmp_path / "model.pt", library["csv"], tmp_path / "hits.csv", config)
+    expected = truth.sort_values(["active", "row"], ascending=[False, True]).head(5)
+    assert hits.hits.row.tolist() == expected.row.tolist()
+    assert ((hits.hits.active > 0) & (hits.hits.active < 1)).all()
+    assert "max_train_similarity" not in hits.hits.columns  # no training_smiles.csv
+
+
+def test_ctrl_c_leaves_the_best_of_the_rows_screened(single, library, tmp_path, monkeypatch):
+    from gnnkit.workflows.screen import local
+
+    calls = []
+    predict = local.predict_chunk
+
+    def interrupted_on_third_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(local, "predict_chunk", interrupted_on_third_chunk)
+    out = tmp_path / "hits.csv"
+    code = main(
+        [
+            "mol", "screen", "--model", str(single), "--library", str(library["csv"]),
+            "--out", str(out), "--top", "8", "--chunk-size", "50", "--workers", "1",
+            "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 130
+    hits = pd.read_csv(out)
+    truth = brute_force(single, library["csv"], tmp_path / "all.csv")
+    first_chunks = truth[truth.row < 100]
+    expected = first_chunks.sort_values(["pIC50", "row"], ascending=[False, True]).head(8)
+    assert hits.row.tolist() == expected.row.tolist()
+    assert pd.read_csv(invalid_rows_file(out)).row.tolist() == [3, 40, 41]
+
+
+def test_cli_screen_end_to_end(run, library, tmp_path, capsys):
+    out = tmp_path / "hits.csv"
+    code = main(
+        [
+            "mol", "screen", "--model", str(run), "--library", str(library["csv.gz"]),
+            "--out", str(out), "--top", "5", "--max-train-similarity", "0.5", "--workers", "2",
+            "--chunk-size", "64", "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 0
+    hits = pd.read_csv(out)
+    assert len(hits) == 5 and (hits.max_train_similarity <= 0.5).all()
+    assert "pIC50_std" in hits.columns
+    err = capsys.readouterr().err
+    assert "screened 230 molecules" in err and "3 rows could not be featurized" in err
+
+
+def test_bad_settings_are_clear_errors(single, tmp_path, library):
+    with pytest.raises(ValueError, match=r"--target 'logP' is not a prediction.*pIC50"):
+        screen_library(single, library["csv"], tmp_path / "h.csv", ScreenConfig(target="logP"))
+    (tmp_path / "bare").mkdir()
+    save_checkpoint(
+        TrainedModel(build_model("dmpnn", {}), Task.create("regression", 1)),
+        tmp_path / "bare" / "model.pt",
+    )
+    with pytest.raises(ValueError, match=r"no training_smiles\.csv"):
+        screen_library(
+            tmp_path / "bare",
+            library["csv"],
+            tmp_path / "h.csv",
+            ScreenConfig(max_train_similarity=0.5),
+        )
+    with pytest.raises(ValueError, match="top_k must be at least 1"):
+        ScreenConfig(top_k=0)
+    (tmp_path / "file").mkdir()
+    save_checkpoint(
+        TrainedModel(
+            build_model("dmpnn", {"descriptor_dim": 3}),
+            Task.create("regression", 1),
+            featurizer={"descriptors": "file"},
+        ),
+        tmp_path / "file" / "model.pt",
+    )
+    with pytest.raises(ValueError, match="takes descriptors from a file"):
+        screen_library(tmp_path / "file", library["csv"], tmp_path / "h.csv")
+
+
+def test_ray_engine_gives_the_local_hits(run, library, tmp_path):
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        settings = {"top_k": 10, "max_train_similarity": 0.6, "chunk_size": 60, **QUIET}
+        local = screen_library(
+            run, library["smi"], tmp_path / "local.csv", ScreenConfig(**settings)
+        )
+        distributed = screen_library(
+            run,
+            library["smi"],
+            tmp_path / "ray.csv",
+            ScreenConfig(engine="ray", **settings),  # two model actors
+        )
+    finally:
+        ray.shutdown()
+    pd.testing.assert_frame_equal(distributed.hits, local.hits)
+    assert (tmp_path / "ray.csv").read_text() == (tmp_path / "local.csv").read_text()
+    assert (tmp_path / "ray.invalid.csv").read_text() == (
+        tmp_path / "local.invalid.csv"
+    ).read_text()
+    assert distributed.screened == local.screened == 230
+    assert not math.isnan(distributed.hits.max_train_similarity.max())
+
+
+def test_ray_engine_without_ray_says_how_to_install(monkeypatch):
+    from gnnkit.workflows.screen.distributed import import_ray
+
+    monkeypatch.setitem(sys.modules, "ray", None)
+    with pytest.raises(ImportError, match=r"pip install 'gnnkit\[distributed\]'"):
+        import_ray()
