@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from gnnkit.models.registry import register_model
 from gnnkit.nn.conv.dmpnn import DMPNNConv
+from gnnkit.nn.graph_call import num_graphs_of
 from gnnkit.ops import scatter
 
 AGGREGATIONS = ("mean", "sum", "norm")
@@ -25,6 +26,25 @@ def feed_forward(
         width = out_channels if layer == num_layers - 1 else hidden_channels
         layers += [nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden_channels, width)]
     return nn.Sequential(*layers)
+
+
+def aggregate_atoms(atoms: Tensor, data: Any, aggregation: str, norm_constant: float) -> Tensor:
+    """Atom states ``[N, H]`` → molecule vectors ``[G, H]``: the sum over each molecule's atoms
+    divided by ``norm_constant`` (``"norm"``), by the atom count (``"mean"``) or by 1
+    (``"sum"``)."""
+    batch = data.batch
+    if batch is None:
+        batch = torch.zeros(atoms.size(0), dtype=torch.long, device=atoms.device)
+    reduce = "mean" if aggregation == "mean" else "sum"
+    embedding = scatter(atoms, batch, dim=0, dim_size=num_graphs_of(data), reduce=reduce)
+    return embedding / norm_constant if aggregation == "norm" else embedding
+
+
+def reset_linear_layers(module: nn.Sequential) -> None:
+    """Redraw the weights of every ``nn.Linear`` of ``module`` (an FFN head)."""
+    for layer in module:
+        if isinstance(layer, nn.Linear):
+            layer.reset_parameters()
 
 
 @register_model("dmpnn")
@@ -86,9 +106,7 @@ class DMPNN(nn.Module):
 
     def reset_parameters(self) -> None:
         self.encoder.reset_parameters()
-        for layer in self.head:
-            if isinstance(layer, nn.Linear):
-                layer.reset_parameters()
+        reset_linear_layers(self.head)
 
     def set_descriptor_scaling(self, descriptors: Tensor) -> None:
         """Standardise descriptors with the mean and std of ``descriptors`` ``[n, D]`` (the
@@ -108,14 +126,7 @@ class DMPNN(nn.Module):
         """The aggregated molecule vector :math:`\\mathbf{h}_G` ``[G, hidden]`` (with
         standardised descriptors appended when the model has them)."""
         atoms = self.encoder(data.x, data.edge_index, data.edge_attr, data.rev_edge_index)
-        batch = data.batch
-        if batch is None:
-            batch = torch.zeros(atoms.size(0), dtype=torch.long, device=atoms.device)
-        num_graphs = int(data.num_graphs) if hasattr(data, "num_graphs") else 1
-        reduce = "mean" if self.aggregation == "mean" else "sum"
-        embedding = scatter(atoms, batch, dim=0, dim_size=num_graphs, reduce=reduce)
-        if self.aggregation == "norm":
-            embedding = embedding / self.norm_constant
+        embedding = aggregate_atoms(atoms, data, self.aggregation, self.norm_constant)
         if self.descriptor_dim:
             scaled = (data.descriptors - self.descriptor_mean) / self.descriptor_std
             embedding = torch.cat([embedding, torch.nan_to_num(scaled, 0.0, 0.0, 0.0)], dim=-1)

@@ -8,11 +8,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gnnkit.models.dmpnn import AGGREGATIONS, feed_forward
+from gnnkit.models.dmpnn import AGGREGATIONS, aggregate_atoms, feed_forward, reset_linear_layers
 from gnnkit.models.registry import register_model
 from gnnkit.nn.conv.egnn import EGNNConv
 from gnnkit.nn.graph_call import num_graphs_of
-from gnnkit.ops import scatter
 
 #: Positions enter the layers in nm (Å × 0.1): the squared distances that every EGNN layer feeds
 #: its message MLP then stay of order 1 (≤ about 4 nm² for drug-sized molecules).
@@ -171,9 +170,7 @@ class MoleculeEGNN(nn.Module):
         for layer, norm in zip(self.layers, self.norms):
             layer.reset_parameters()
             norm.reset_parameters()
-        for layer in self.head:
-            if isinstance(layer, nn.Linear):
-                layer.reset_parameters()
+        reset_linear_layers(self.head)
 
     def atom_states(self, data: Any) -> Tensor:
         """The invariant atom states :math:`\\mathbf{h}^L` ``[N, hidden]``."""
@@ -199,15 +196,7 @@ class MoleculeEGNN(nn.Module):
 
     def molecule_embedding(self, data: Any) -> Tensor:
         """The aggregated molecule vector :math:`\\mathbf{h}_G` ``[G, hidden]``."""
-        atoms = self.atom_states(data)
-        batch = data.batch
-        if batch is None:
-            batch = torch.zeros(atoms.size(0), dtype=torch.long, device=atoms.device)
-        reduce = "mean" if self.aggregation == "mean" else "sum"
-        embedding = scatter(atoms, batch, dim=0, dim_size=num_graphs_of(data), reduce=reduce)
-        if self.aggregation == "norm":
-            embedding = embedding / self.norm_constant
-        return embedding
+        return aggregate_atoms(self.atom_states(data), data, self.aggregation, self.norm_constant)
 
     def forward(self, data: Any) -> Tensor:
         return self.head(self.molecule_embedding(data))
