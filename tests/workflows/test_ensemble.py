@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import rdkit
 import torch
+from chembl_runs import train_chembl_sample
 from torch_geometric.data import Batch
 
 from gnnkit.cli.main import main
-from gnnkit.data.molecules.catalog import embedded_chembl
 from gnnkit.train import (
     Ensemble,
     Task,
@@ -25,11 +25,9 @@ from gnnkit.train import (
     load_model,
 )
 from gnnkit.workflows.molecules import (
-    MoleculeTrainConfig,
     featurize_for_prediction,
     fingerprint_molecules,
     predict_molecules,
-    train_molecules,
 )
 
 NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
@@ -39,24 +37,16 @@ MEMBERS = 3
 @pytest.fixture(scope="module")
 def ensemble_run(tmp_path_factory) -> Path:
     """Three D-MPNNs (dropout 0.1) trained on 400 molecules of the embedded ChEMBL series."""
-    root = tmp_path_factory.mktemp("ensemble")
-    pd.read_csv(embedded_chembl().path).sample(400, random_state=0).to_csv(
-        root / "chembl400.csv", index=False
-    )
-    config = MoleculeTrainConfig(
-        data=str(root / "chembl400.csv"),
-        target_columns=["pIC50"],
+    return train_chembl_sample(
+        tmp_path_factory.mktemp("ensemble"),
+        400,
+        TrainConfig(epochs=15, batch_size=32, max_lr=3e-3, patience=None, progress="none", seed=0),
         hidden_channels=64,
         ffn_hidden_channels=64,
         aggregation="mean",
         dropout=0.1,
         ensemble=MEMBERS,
-        train=TrainConfig(
-            epochs=15, batch_size=32, max_lr=3e-3, patience=None, progress="none", seed=0
-        ),
     )
-    train_molecules(config, root / "run")
-    return root / "run"
 
 
 def nci_smiles(count: int) -> list[str]:

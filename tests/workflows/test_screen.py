@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 import rdkit
 import torch
+from chembl_runs import train_chembl_sample
 from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
 from gnnkit.cli.main import main
-from gnnkit.data.molecules.catalog import embedded_chembl
 from gnnkit.models import build_model
 from gnnkit.train import Task, TrainConfig, TrainedModel, save_checkpoint
-from gnnkit.workflows.molecules import MoleculeTrainConfig, predict_molecules, train_molecules
+from gnnkit.workflows.molecules import predict_molecules
 from gnnkit.workflows.screen import ScreenConfig, invalid_rows_file, screen_library
 
 NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
@@ -36,20 +36,14 @@ QUIET = {"progress": False, "workers": 0}
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
     """Two D-MPNNs (hidden 16, 2 epochs) trained on 150 molecules of the embedded ChEMBL set."""
-    root = tmp_path_factory.mktemp("screen")
-    pd.read_csv(embedded_chembl().path).sample(150, random_state=0).to_csv(
-        root / "chembl150.csv", index=False
-    )
-    config = MoleculeTrainConfig(
-        data=str(root / "chembl150.csv"),
-        target_columns=["pIC50"],
+    return train_chembl_sample(
+        tmp_path_factory.mktemp("screen"),
+        150,
+        TrainConfig(epochs=2, batch_size=32, patience=None, progress="none", seed=0),
         hidden_channels=16,
         ffn_hidden_channels=16,
         ensemble=2,
-        train=TrainConfig(epochs=2, batch_size=32, patience=None, progress="none", seed=0),
     )
-    train_molecules(config, root / "run")
-    return root / "run"
 
 
 @pytest.fixture(scope="module")
