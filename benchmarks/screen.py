@@ -30,13 +30,12 @@ import math
 import os
 import re
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import rdkit
 from rdkit import Chem, rdBase
+from timing import timed
 
 from gnnkit.data.cache import cache_root
 from gnnkit.data.molecules.catalog import embedded_chembl
@@ -84,14 +83,6 @@ def head(source: Path, lines: int, path: Path, csv: bool) -> Path:
             for _, line in zip(range(lines), handle):
                 out.write(line.replace(" ", ",") if csv else line)
     return path
-
-
-def timed(command: list[str], log: Path) -> float:
-    """Wall seconds of ``command`` (its output goes to ``log``; a failure stops the run)."""
-    start = time.perf_counter()
-    with open(log, "w") as handle:
-        subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, check=True)
-    return time.perf_counter() - start
 
 
 def peak_rss(command: list[str], log: Path) -> tuple[float, float]:

@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 import rdkit
 import torch
+from timing import timed
 
 from gnnkit.data.molecules import MoleculeFeaturizer
 from gnnkit.data.molecules.catalog import TOX21_TASKS, embedded_chembl
@@ -125,13 +126,6 @@ def featurization(chemprop_python: Path, workdir: Path) -> dict[str, float]:
     return rates
 
 
-def run(command: list[str], log: Path) -> float:
-    start = time.perf_counter()
-    with open(log, "w") as handle:
-        subprocess.run(command, stdout=handle, stderr=subprocess.STDOUT, check=True)
-    return time.perf_counter() - start
-
-
 def gnnkit_command(data: Dataset, splits: Path, epochs: int, seed: int, out: Path) -> list[str]:
     return [
         sys.executable, "-m", "gnnkit", "mol", "train", "--data", str(data.path),
@@ -195,7 +189,7 @@ def benchmark_dataset(
                     if tool == "gnnkit"
                     else chemprop_command(chemprop, data, splits, run_epochs, run_seed, out)
                 )
-                wall = run(command, workdir / f"{out.name}.log")
+                wall = timed(command, workdir / f"{out.name}.log")
                 if run_epochs == SHORT:
                     short[tool] = wall
                     continue
