@@ -10,7 +10,7 @@ import rdkit
 from rdkit import Chem, rdBase
 
 from gnnkit.data.molecules import FeaturizerConfig, MoleculeFeaturizer
-from gnnkit.data.molecules.featurizer import reverse_edges
+from gnnkit.data.molecules.featurizer import is_plain_smiles, reverse_edges
 
 NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
 
@@ -98,3 +98,49 @@ def test_nci_file_failures_match_rdkit_and_workers_agree():
     np.testing.assert_array_equal(one.edge_index, two.edge_index)
     np.testing.assert_array_equal(one.positions, two.positions)
     assert one.failures == two.failures
+
+
+@pytest.mark.parametrize(
+    ("smiles", "plain"),
+    [
+        ("c1ccccc1O", True),
+        ("[NH4+].[Cl-]", True),
+        ("[Hg+2]", True),  # mercury, not hydrogen
+        ("C[C@H](N)C(=O)O", False),  # tetrahedral stereo
+        ("F/C=C/F", False),  # double-bond stereo
+        ("[13CH4]", False),  # isotope
+        ("[H]C", False),  # explicit hydrogen atom, removed by the full parser
+        ("CC |$;_AV:x$|", False),  # CXSMILES extension
+    ],
+)
+def test_plain_smiles_detection(smiles: str, plain: bool):
+    assert is_plain_smiles(smiles) is plain
+
+
+@pytest.mark.parametrize(
+    "config", [FeaturizerConfig(), FeaturizerConfig("rich"), FeaturizerConfig(add_hydrogens=True)]
+)
+def test_fast_parse_gives_exactly_the_full_parsers_features(config: FeaturizerConfig):
+    """Plain SMILES skip RDKit's stereo and hydrogen passes and some getters; the features must
+    be bit-for-bit those of molecules from ``Chem.MolFromSmiles`` read with every getter."""
+    nci = [line.split()[0] for line in NCI.read_text().splitlines() if line.strip()][:400]
+    with rdBase.BlockLogs():
+        mols = [m for m in map(Chem.MolFromSmiles, nci) if m is not None]
+    randomised = [s for m in mols[:150] for s in Chem.MolToRandomSmilesVect(m, 2, randomSeed=3)]
+    kekule = [Chem.MolToSmiles(m, kekuleSmiles=True) for m in mols[:150]]
+    special = [
+        "C[C@H](N)C(=O)O", "F/C=C\\F", "[2H]C([2H])([2H])O", "[13CH4]", "C[H]", "[H+]",
+        "O=N(=O)c1ccccc1", "[O-][n+]1ccccc1", "c1cc[nH]c1", "C12CC(C1)C2", "[Fe+2].[Cl-].[Cl-]",
+        "c1ccc2ccccc2c1", "*c1ccccc1", "CC |$;_AV:x$|",
+    ]  # fmt: skip
+    smiles = nci + randomised + kekule + special
+    featurizer = MoleculeFeaturizer(config)
+    fast = featurizer.featurize(smiles)
+    with rdBase.BlockLogs():
+        full = [Chem.MolFromSmiles(s) for s in smiles]
+    if config.add_hydrogens:
+        full = [None if m is None else Chem.AddHs(m) for m in full]
+    reference = featurizer.featurize_mols([m for m in full if m is not None])
+    assert [i for i, _ in fast.failures] == [i for i, m in enumerate(full) if m is None]
+    for name in ("x", "edge_index", "edge_attr", "num_atoms", "num_edges"):
+        np.testing.assert_array_equal(getattr(fast, name), getattr(reference, name), err_msg=name)

@@ -28,15 +28,19 @@ Bond features (14):
 7–13    7      stereo (RDKit ``BondStereo``): none, any, Z, E, cis, trans, other
 ======  =====  ==============================================================================
 
-Speed: a molecule's atoms and bonds are read with one pass of RDKit calls into integer codes;
-the one-hot encoding of a whole chunk of molecules is then a handful of numpy operations.
+Speed: a molecule's atoms and bonds are read with one pass of RDKit calls into integer codes
+(:class:`MoleculeCodes`, what worker processes send back); the one-hot encoding of a whole chunk
+of molecules is then a handful of numpy operations. A plain SMILES (:func:`is_plain_smiles`: no
+stereo marks, isotopes, hydrogen atoms or CXSMILES extension) is parsed without RDKit's stereo
+and hydrogen passes and read with fewer calls; its features are bit-for-bit the same.
 """
 
 from __future__ import annotations
 
 import itertools
 import multiprocessing
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -73,6 +77,9 @@ _CHARGE_OFFSET = 16
 _CHARGE = _lookup([-1, -2, 1, 2, 0], 2 * _CHARGE_OFFSET + 1, other=5, offset=_CHARGE_OFFSET)
 _HYBRID = _lookup([int(h) for h in _HYBRIDIZATION_ORDER], 64, other=7)
 _BOND_TYPE = _lookup([int(b) for b in _BOND_TYPE_ORDER], 64, other=4)
+#: Standard atomic weight by atomic number (what ``Atom.GetMass`` gives without an isotope).
+_ATOMIC_WEIGHT = np.array([Chem.GetPeriodicTable().GetAtomicWeight(z) for z in range(119)])
+_FULL_PARSE = re.compile(r"[@/\\ |]|\[\d|\[H(?![a-z])")
 
 _ATOM_GETTERS = (
     rdchem.Atom.GetAtomicNum,
@@ -92,6 +99,25 @@ _BOND_GETTERS = (
     rdchem.Bond.IsInRing,
     rdchem.Bond.GetStereo,
 )
+
+#: For a molecule parsed from a plain SMILES (:func:`is_plain_smiles`) and sanitized, fewer
+#: RDKit calls suffice: every chiral tag is unspecified (0) and every bond's stereo none (0);
+#: masses are standard (NaN here, then looked up by atomic number); and DERIVED entries come
+#: from the bonds in bulk (:func:`_derive_plain_codes`): total degree = bonds + hydrogens, an
+#: atom is aromatic exactly when one of its bonds is, a bond is in a ring exactly when ring
+#: perception lists it.
+DERIVED = -1
+_PLAIN_ATOM_SOURCES = (
+    rdchem.Atom.GetAtomicNum,
+    DERIVED,
+    rdchem.Atom.GetFormalCharge,
+    0,
+    rdchem.Atom.GetTotalNumHs,
+    rdchem.Atom.GetHybridization,
+    DERIVED,
+    np.nan,
+)
+_PLAIN_BOND_SOURCES = (*_BOND_GETTERS[:4], DERIVED, 0)
 
 #: First slot of each one-hot block of the v2 atom features.
 _ATOM_BLOCK_STARTS = (0, 38, 45, 51, 56, 62)
@@ -183,6 +209,55 @@ class FeaturizedMolecules:
             atom_start, edge_start = atom_end, edge_end
 
 
+@dataclass(slots=True)
+class MoleculeCodes:
+    """What RDKit says about a chunk's atoms and bonds, as small integers: 22 bytes per atom
+    against the features' 288, so worker processes send these and the receiving process
+    encodes them (:meth:`MoleculeFeaturizer.encode`).
+
+    Attributes:
+        atoms: ``[7, Σ n_atoms]`` int16: atomic number, total degree, formal charge, chiral tag,
+            total hydrogens, hybridization, aromatic (0/1).
+        mass: ``[Σ n_atoms]`` atomic masses (Da, float64).
+        bonds: ``[6, Σ n_bonds]`` int32: begin atom, end atom (local to the molecule), bond
+            type, conjugated, in ring, stereo.
+        rich: for ``"rich"`` atom features ``[3, Σ n_atoms]`` int16 (:func:`_rich_codes`),
+            else ``None``.
+        num_atoms, num_bonds: per molecule ``[M]``.
+        positions, failures, pos: as in :class:`FeaturizedMolecules`.
+    """
+
+    atoms: np.ndarray
+    mass: np.ndarray
+    bonds: np.ndarray
+    rich: np.ndarray | None
+    num_atoms: np.ndarray
+    num_bonds: np.ndarray
+    positions: np.ndarray
+    failures: list[tuple[int, str]] = field(default_factory=list)
+    pos: np.ndarray | None = None
+
+    @staticmethod
+    def concatenate(parts: Sequence[MoleculeCodes]) -> MoleculeCodes:
+        """Join chunks read separately (positions are kept as given)."""
+
+        def join(name: str, axis: int = 0) -> np.ndarray | None:
+            arrays = [getattr(part, name) for part in parts]
+            return None if arrays[0] is None else np.concatenate(arrays, axis=axis)
+
+        return MoleculeCodes(
+            atoms=join("atoms", axis=1),
+            mass=join("mass"),
+            bonds=join("bonds", axis=1),
+            rich=join("rich", axis=1),
+            num_atoms=join("num_atoms"),
+            num_bonds=join("num_bonds"),
+            positions=join("positions"),
+            failures=[failure for part in parts for failure in part.failures],
+            pos=join("pos"),
+        )
+
+
 def rejection_reason(smiles: str) -> str:
     """RDKit's explanation of why ``smiles`` is rejected: a syntax error, or the chemistry
     problems it detects (e.g. "Explicit valence for atom # 1 N, 4, is greater than
@@ -199,13 +274,36 @@ def rejection_reason(smiles: str) -> str:
     return "RDKit could not sanitize the molecule"
 
 
+def is_plain_smiles(smiles: str) -> bool:
+    """True when ``smiles`` has no stereo mark (``@ / \\``), isotope, hydrogen atom or
+    CXSMILES extension (after a space or ``|``).
+
+    Such a molecule has no chiral tags, no bond stereo and standard masses, and parsing it
+    unsanitized, then sanitizing, gives exactly the molecule ``Chem.MolFromSmiles`` gives: the
+    extra passes of the full parser (removing hydrogen atoms, perceiving stereo) find nothing
+    to do, yet cost about a third of its time.
+    """
+    return _FULL_PARSE.search(smiles) is None
+
+
 def parse_smiles(smiles: str, add_hydrogens: bool = False) -> Chem.Mol | None:
     """An RDKit molecule, or ``None`` if RDKit rejects the SMILES (nothing is logged)."""
     if not isinstance(smiles, str) or not smiles:
         return None
-    mol = Chem.MolFromSmiles(smiles)
+    mol = _parse_plain(smiles) if is_plain_smiles(smiles) else Chem.MolFromSmiles(smiles)
     if mol is not None and add_hydrogens:
         mol = Chem.AddHs(mol)
+    return mol
+
+
+def _parse_plain(smiles: str) -> Chem.Mol | None:
+    mol = Chem.MolFromSmiles(smiles, sanitize=False)
+    if mol is None:
+        return None
+    try:
+        Chem.SanitizeMol(mol)
+    except Chem.MolSanitizeException:
+        return None
     return mol
 
 
@@ -238,26 +336,22 @@ class MoleculeFeaturizer:
     def featurize(self, smiles: Sequence[str], workers: int = 1) -> FeaturizedMolecules:
         """Featurize every SMILES; rejected ones are listed in ``failures`` with RDKit's reason.
 
-        ``workers > 1`` splits the list over that many processes.
+        ``workers > 1`` splits the list over that many processes, which send back
+        :class:`MoleculeCodes`; this process encodes them.
         """
         if workers > 1 and len(smiles) >= 2 * workers:
-            return self._featurize_parallel(smiles, workers)
-        return self._featurize_chunk(smiles, 0)
+            return self.encode(self._read_parallel(smiles, workers))
+        return self.encode(self.read(smiles))
 
     def featurize_mols(self, mols: Sequence[Chem.Mol]) -> FeaturizedMolecules:
         """Featurize RDKit molecules that are already parsed (none may be ``None``)."""
-        return self._encode_parsed(list(mols), list(range(len(mols))), [])
+        mols = list(mols)
+        return self.encode(self._read_parsed(mols, [False] * len(mols), list(range(len(mols))), []))
 
-    def _featurize_parallel(self, smiles: Sequence[str], workers: int) -> FeaturizedMolecules:
-        bounds = np.linspace(0, len(smiles), 4 * workers + 1).astype(int)
-        chunks = [(list(smiles[a:b]), int(a)) for a, b in itertools.pairwise(bounds)]
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
-            parts = pool.starmap(_featurize_in_worker, [(self.config, *c) for c in chunks])
-        return concatenate(parts)
-
-    def _featurize_chunk(self, smiles: Sequence[str], start: int) -> FeaturizedMolecules:
-        mols, positions, failures = [], [], []
+    def read(self, smiles: Sequence[str], start: int = 0) -> MoleculeCodes:
+        """Parse ``smiles`` and read their atoms and bonds into codes; positions count from
+        ``start``."""
+        mols, plain, positions, failures = [], [], [], []
         with rdBase.BlockLogs():
             for offset, text in enumerate(smiles):
                 mol = parse_smiles(text, self.config.add_hydrogens)
@@ -265,65 +359,151 @@ class MoleculeFeaturizer:
                     failures.append(start + offset)
                 else:
                     mols.append(mol)
+                    plain.append(is_plain_smiles(text))
                     positions.append(start + offset)
         reasons = [(index, rejection_reason(smiles[index - start])) for index in failures]
-        return self._encode_parsed(mols, positions, reasons)
+        return self._read_parsed(mols, plain, positions, reasons)
 
-    def _encode_parsed(
-        self, mols: list[Chem.Mol], positions: list[int], failures: list[tuple[int, str]]
-    ) -> FeaturizedMolecules:
-        """Encode parsed molecules; with conformers, embed them first and add the molecules
-        ETKDG cannot embed to ``failures``."""
-        if not self.config.conformers:
-            return self._encode(mols, np.asarray(positions, dtype=np.int64), failures)
-        conformers = embed_conformers(mols, self.config.conformer_seed)
-        failures = sorted(failures + [(positions[k], why) for k, why in conformers.failures])
-        featurized = self._encode(
-            [mols[k] for k in conformers.embedded],
-            np.asarray([positions[k] for k in conformers.embedded], dtype=np.int64),
-            failures,
-        )
-        featurized.pos = conformers.pos
-        return featurized
-
-    def _encode(
-        self, mols: list[Chem.Mol], positions: np.ndarray, failures: list[tuple[int, str]]
-    ) -> FeaturizedMolecules:
-        rich = self.config.atom_features == "rich"
-        atom_columns: list[list] = [[] for _ in _ATOM_GETTERS]
-        bond_columns: list[list] = [[] for _ in _BOND_GETTERS]
-        num_atoms = np.empty(len(mols), dtype=np.int64)
-        num_bonds = np.empty(len(mols), dtype=np.int64)
-        # Column by column with unbound getters: far fewer Python-level calls than a tuple per
-        # atom, and RDKit's enums (ints) convert to numpy in bulk.
-        for k, mol in enumerate(mols):
-            num_atoms[k] = mol.GetNumAtoms()
-            atoms = list(map(mol.GetAtomWithIdx, range(num_atoms[k])))
-            for column, getter in zip(atom_columns, _ATOM_GETTERS):
-                column.extend(map(getter, atoms))
-            num_bonds[k] = mol.GetNumBonds()
-            bonds = list(map(mol.GetBondWithIdx, range(num_bonds[k])))
-            for column, getter in zip(bond_columns, _BOND_GETTERS):
-                column.extend(map(getter, bonds))
-        x = _atom_features(
-            np.asarray(atom_columns[:6], dtype=np.int64).reshape(6, -1),
-            np.asarray(atom_columns[6], dtype=np.float32),
-            np.asarray(atom_columns[7], dtype=np.float64),
-        )
-        if rich:
-            x = np.concatenate([x, _rich_atom_features(mols)], axis=1)
-        edge_index, edge_attr = _bond_features(
-            np.asarray(bond_columns, dtype=np.int64).reshape(6, -1)
-        )
+    def encode(self, codes: MoleculeCodes) -> FeaturizedMolecules:
+        """Codes → features (numpy only, no RDKit calls)."""
+        x = _atom_features(codes.atoms[:6], codes.atoms[6], codes.mass)
+        if self.config.atom_features == "rich":
+            x = np.concatenate([x, _rich_atom_features(codes.rich)], axis=1)
+        edge_index, edge_attr = _bond_features(codes.bonds)
         return FeaturizedMolecules(
             x=x,
             edge_index=edge_index,
             edge_attr=edge_attr,
+            num_atoms=codes.num_atoms,
+            num_edges=2 * codes.num_bonds,
+            positions=codes.positions,
+            failures=codes.failures,
+            pos=codes.pos,
+        )
+
+    def _read_parallel(self, smiles: Sequence[str], workers: int) -> MoleculeCodes:
+        # Many small chunks, so that no process waits long for the last one.
+        bounds = np.linspace(0, len(smiles), 16 * workers + 1).astype(int)
+        chunks = [(list(smiles[a:b]), int(a)) for a, b in itertools.pairwise(bounds)]
+        context = multiprocessing.get_context("fork")
+        with context.Pool(workers) as pool:
+            tasks = [(self.config, *chunk) for chunk in chunks]
+            parts = pool.starmap(_read_in_worker, tasks, chunksize=1)
+        return MoleculeCodes.concatenate(parts)
+
+    def _read_parsed(
+        self,
+        mols: list[Chem.Mol],
+        plain: list[bool],
+        positions: list[int],
+        failures: list[tuple[int, str]],
+    ) -> MoleculeCodes:
+        """Read parsed molecules; with conformers, embed them first and add the molecules
+        ETKDG cannot embed to ``failures``."""
+        if not self.config.conformers:
+            return self._read_codes(mols, plain, positions, failures)
+        conformers = embed_conformers(mols, self.config.conformer_seed)
+        failures = sorted(failures + [(positions[k], why) for k, why in conformers.failures])
+        codes = self._read_codes(
+            [mols[k] for k in conformers.embedded],
+            [plain[k] for k in conformers.embedded],
+            [positions[k] for k in conformers.embedded],
+            failures,
+        )
+        codes.pos = conformers.pos
+        return codes
+
+    def _read_codes(
+        self,
+        mols: list[Chem.Mol],
+        plain: list[bool],
+        positions: list[int],
+        failures: list[tuple[int, str]],
+    ) -> MoleculeCodes:
+        atom_columns: list[list] = [[] for _ in _ATOM_GETTERS]
+        bond_columns: list[list] = [[] for _ in _BOND_GETTERS]
+        ring_bonds: list[int] = []
+        num_atoms = np.empty(len(mols), dtype=np.int64)
+        num_bonds = np.empty(len(mols), dtype=np.int64)
+        bond_start = 0
+        # Column by column with unbound getters: far fewer Python-level calls than a tuple per
+        # atom, and RDKit's enums (ints) convert to numpy in bulk.
+        for k, (mol, is_plain) in enumerate(zip(mols, plain)):
+            num_atoms[k] = mol.GetNumAtoms()
+            atoms = list(map(mol.GetAtomWithIdx, range(num_atoms[k])))
+            atom_sources = _PLAIN_ATOM_SOURCES if is_plain else _ATOM_GETTERS
+            for column, source in zip(atom_columns, atom_sources):
+                column.extend(_values(source, atoms))
+            num_bonds[k] = mol.GetNumBonds()
+            bonds = list(map(mol.GetBondWithIdx, range(num_bonds[k])))
+            bond_sources = _PLAIN_BOND_SOURCES if is_plain else _BOND_GETTERS
+            for column, source in zip(bond_columns, bond_sources):
+                column.extend(_values(source, bonds))
+            if is_plain:
+                rings = mol.GetRingInfo().BondRings()
+                ring_bonds.extend(bond_start + index for ring in rings for index in ring)
+            bond_start += num_bonds[k]
+        atom_codes = np.asarray(atom_columns[:7], dtype=np.int16).reshape(7, -1)
+        bond_codes = np.asarray(bond_columns, dtype=np.int32).reshape(6, -1)
+        _derive_plain_codes(atom_codes, bond_codes, num_atoms, num_bonds, ring_bonds)
+        mass = np.asarray(atom_columns[7], dtype=np.float64)
+        standard = np.isnan(mass)
+        mass[standard] = _ATOMIC_WEIGHT[atom_codes[0, standard]]
+        return MoleculeCodes(
+            atoms=atom_codes,
+            mass=mass,
+            bonds=bond_codes,
+            rich=_rich_codes(mols) if self.config.atom_features == "rich" else None,
             num_atoms=num_atoms,
-            num_edges=2 * num_bonds,
-            positions=positions,
+            num_bonds=num_bonds,
+            positions=np.asarray(positions, dtype=np.int64),
             failures=failures,
         )
+
+
+def _derive_plain_codes(
+    atoms: np.ndarray,
+    bonds: np.ndarray,
+    num_atoms: np.ndarray,
+    num_bonds: np.ndarray,
+    ring_bonds: list[int],
+) -> None:
+    """Fill in the :data:`DERIVED` codes in place: an atom's total degree is the number of its
+    bonds plus its hydrogens, it is aromatic when one of its bonds is aromatic, and a bond is
+    in a ring when ``ring_bonds`` (indices into the chunk's bonds) lists it.
+
+    Shapes: ``atoms [7, N]``, ``bonds [6, B]``, ``num_atoms``/``num_bonds [M]``.
+    """
+    atom_offset = np.repeat(np.cumsum(num_atoms) - num_atoms, num_bonds)
+    ends = np.concatenate([bonds[0] + atom_offset, bonds[1] + atom_offset])
+    count = atoms.shape[1]
+    degree, aromatic = atoms[1], atoms[6]
+    derived = degree == DERIVED
+    bond_count = np.bincount(ends, minlength=count)
+    degree[derived] = bond_count[derived] + atoms[4, derived]
+    aromatic_bond = np.tile(bonds[2] == int(rdchem.BondType.AROMATIC), 2)
+    has_aromatic_bond = np.bincount(ends[aromatic_bond], minlength=count) > 0
+    derived = aromatic == DERIVED
+    aromatic[derived] = has_aromatic_bond[derived]
+    in_ring = bonds[4]
+    in_ring[in_ring == DERIVED] = 0
+    in_ring[ring_bonds] = 1
+
+
+def _values(source: Callable | object, items: list) -> Iterable:
+    """``source`` of each item: a getter's answers, or a constant repeated."""
+    return map(source, items) if callable(source) else itertools.repeat(source, len(items))
+
+
+def _rich_codes(mols: list[Chem.Mol]) -> np.ndarray:
+    """Smallest ring size (0: in no ring), radical electrons, total valence → ``[3, N]``."""
+    codes = []
+    for mol in mols:
+        ring_info = mol.GetRingInfo()
+        for atom in mol.GetAtoms():
+            smallest = ring_info.MinAtomRingSize(atom.GetIdx())
+            codes.append((smallest, atom.GetNumRadicalElectrons(), atom.GetTotalValence()))
+    return np.asarray(codes, dtype=np.int16).reshape(-1, 3).T
 
 
 def _one_hot_rows(count: int, width: int, slots: list[np.ndarray]) -> np.ndarray:
@@ -353,18 +533,10 @@ def _atom_features(codes: np.ndarray, aromatic: np.ndarray, mass: np.ndarray) ->
     return x
 
 
-def _rich_atom_features(mols: list[Chem.Mol]) -> np.ndarray:
-    """In ring, smallest ring size (3–8, other), radical electrons (0–2, other), total valence
-    (0–6, other) → ``[N, 20]``."""
-    codes = []
-    for mol in mols:
-        ring_info = mol.GetRingInfo()
-        for atom in mol.GetAtoms():
-            index = atom.GetIdx()
-            smallest = ring_info.MinAtomRingSize(index)
-            codes.append((smallest, atom.GetNumRadicalElectrons(), atom.GetTotalValence()))
-    codes_array = np.asarray(codes, dtype=np.int64).reshape(-1, 3)
-    smallest, radicals, valence = codes_array.T
+def _rich_atom_features(codes: np.ndarray) -> np.ndarray:
+    """:func:`_rich_codes` ``[3, N]`` → in ring, smallest ring size (3–8, other), radical
+    electrons (0–2, other), total valence (0–6, other) ``[N, 20]``."""
+    smallest, radicals, valence = codes.astype(np.int64)
     in_ring = smallest > 0
     ring_slot = np.where((smallest >= 3) & (smallest <= 8), smallest - 3, 6)
     slots = [
@@ -372,7 +544,7 @@ def _rich_atom_features(mols: list[Chem.Mol]) -> np.ndarray:
         8 + np.where(radicals <= 2, radicals, 3),
         12 + np.where(valence <= 6, valence, 7),
     ]
-    out = _one_hot_rows(len(codes_array), RICH_EXTRA_DIM, slots)
+    out = _one_hot_rows(codes.shape[1], RICH_EXTRA_DIM, slots)
     out[~in_ring, 1:8] = 0.0
     out[:, 0] = in_ring
     return out
@@ -404,21 +576,5 @@ def reverse_edges(num_edges: int) -> np.ndarray:
     return np.arange(num_edges, dtype=np.int64) ^ 1
 
 
-def concatenate(parts: Sequence[FeaturizedMolecules]) -> FeaturizedMolecules:
-    """Join chunks featurized separately (positions are kept as given)."""
-    return FeaturizedMolecules(
-        x=np.concatenate([p.x for p in parts]),
-        edge_index=np.concatenate([p.edge_index for p in parts], axis=1),
-        edge_attr=np.concatenate([p.edge_attr for p in parts]),
-        num_atoms=np.concatenate([p.num_atoms for p in parts]),
-        num_edges=np.concatenate([p.num_edges for p in parts]),
-        positions=np.concatenate([p.positions for p in parts]),
-        failures=[f for p in parts for f in p.failures],
-        pos=np.concatenate([p.pos for p in parts]) if parts[0].pos is not None else None,
-    )
-
-
-def _featurize_in_worker(
-    config: FeaturizerConfig, smiles: list[str], start: int
-) -> FeaturizedMolecules:
-    return MoleculeFeaturizer(config)._featurize_chunk(smiles, start)
+def _read_in_worker(config: FeaturizerConfig, smiles: list[str], start: int) -> MoleculeCodes:
+    return MoleculeFeaturizer(config).read(smiles, start)
