@@ -176,9 +176,10 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
             "the library's other columns, the predictions (with _std columns for an ensemble), "
             "and the Tanimoto similarity (Morgan, radius 2, 2048 bits) of each hit to its "
             "nearest training molecule. --workers featurization processes run beside the one "
-            "that predicts (0: none). Rows whose SMILES RDKit rejects are counted and listed in "
-            "<out stem>.invalid.csv. Ctrl-C writes the best molecules screened so far and exits "
-            "with status 130."
+            "that predicts (0: none); on a CPU, --predictors P > 1 runs P processes that each "
+            "featurize and predict whole chunks instead. Rows whose SMILES RDKit rejects are "
+            "counted and listed in <out stem>.invalid.csv. Ctrl-C writes the best molecules "
+            "screened so far and exits with status 130."
         ),
     )
     defaults = ScreenConfig()
@@ -197,6 +198,13 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
         help="leave out molecules more similar than S to the nearest training molecule",
     )
     parser.add_argument("--chunk-size", type=int, default=defaults.chunk_size)
+    parser.add_argument(
+        "--predictors",
+        type=int,
+        default=defaults.predictors,
+        metavar="P",
+        help="CPU processes that each featurize and predict whole chunks (replaces --workers)",
+    )
     parser.add_argument("--device", help="cpu, cuda, cuda:1, … (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ray = parser.add_argument_group("distributed (--engine ray, needs gnnkit[distributed])")
@@ -300,6 +308,7 @@ def run_screen(args: argparse.Namespace) -> int:
         smiles_column=args.smiles_column,
         chunk_size=args.chunk_size,
         workers=args.workers,
+        predictors=args.predictors,
         batch_size=args.batch_size,
         device=args.device,
         engine=args.engine,

@@ -228,6 +228,19 @@ def test_cli_screen_end_to_end(run, library, tmp_path, capsys):
     assert "screened 230 molecules" in err and "3 rows could not be featurized" in err
 
 
+def test_predictor_processes_give_the_same_files(run, library, tmp_path):
+    """Two processes that each featurize and predict whole chunks write exactly what one
+    predicting process with a featurization worker writes (an ensemble, with the filter)."""
+    settings = {"top_k": 10, "max_train_similarity": 0.6, "chunk_size": 40, "progress": False}
+    one = screen_library(run, library["smi"], tmp_path / "one.csv", ScreenConfig(**settings))
+    two = screen_library(
+        run, library["smi"], tmp_path / "two.csv", ScreenConfig(predictors=2, **settings)
+    )
+    assert two.screened == one.screened == 230
+    assert (tmp_path / "two.csv").read_text() == (tmp_path / "one.csv").read_text()
+    assert (tmp_path / "two.invalid.csv").read_text() == (tmp_path / "one.invalid.csv").read_text()
+
+
 def test_bad_settings_are_clear_errors(single, tmp_path, library):
     with pytest.raises(ValueError, match=r"--target 'logP' is not a prediction.*pIC50"):
         screen_library(single, library["csv"], tmp_path / "h.csv", ScreenConfig(target="logP"))
@@ -245,6 +258,8 @@ def test_bad_settings_are_clear_errors(single, tmp_path, library):
         )
     with pytest.raises(ValueError, match="top_k must be at least 1"):
         ScreenConfig(top_k=0)
+    with pytest.raises(ValueError, match="predictors must be at least 1, got 0"):
+        ScreenConfig(predictors=0)
     (tmp_path / "file").mkdir()
     save_checkpoint(
         TrainedModel(

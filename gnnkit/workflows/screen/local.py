@@ -1,11 +1,15 @@
 """The local engine: featurization in worker processes, pipelined with prediction.
 
-While this process predicts chunk *i*, ``workers`` forked processes featurize the chunks after
-it; at most ``workers + 1`` chunks wait, so memory stays flat however long the library is.
-Workers ignore Ctrl-C: the interrupt reaches this process alone, which stops the pool and
-keeps the hits found so far. The predicting process leaves the workers their cores: it runs at
-most ``CPUs − workers`` torch threads (never more than it had), as oversubscribed OpenMP
-threads stall each other.
+With one predictor (the default), while this process predicts chunk *i*, ``workers`` forked
+processes featurize the chunks after it. The predicting process leaves the workers their cores:
+it runs at most ``CPUs − workers`` torch threads (never more than it had), as oversubscribed
+OpenMP threads stall each other. With ``predictors`` P > 1, P forked processes each featurize
+*and* predict whole chunks with one torch thread, and this process only reads and ranks: on a
+CPU, where prediction costs more than featurization, no core then waits for the other.
+
+Either way at most a few chunks per process wait, so memory stays flat however long the library
+is, and every molecule gets the same prediction. Workers ignore Ctrl-C: the interrupt reaches
+this process alone, which stops the pool and keeps the hits found so far.
 """
 
 from __future__ import annotations
@@ -14,14 +18,16 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from multiprocessing.pool import AsyncResult
 from typing import Any
 
 import pandas as pd
 import torch
 
+from gnnkit.train import Ensemble
 from gnnkit.workflows.screen.pipeline import (
     FeaturizedChunk,
     ScreenedBlock,
@@ -36,27 +42,53 @@ def _ignore_interrupts() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def featurized_chunks(
-    chunks: Iterable[pd.DataFrame], featurizer: dict[str, Any], workers: int
-) -> Iterator[FeaturizedChunk]:
-    """Every chunk featurized, in order: here when ``workers`` is 0, else by that many worker
-    processes working ahead of the consumer."""
-    if workers == 0:
-        for chunk in chunks:
-            yield featurize_chunk(chunk, featurizer)
-        return
-    pool = multiprocessing.get_context("fork").Pool(workers, initializer=_ignore_interrupts)
+def _in_order(
+    chunks: Iterable[pd.DataFrame],
+    processes: int,
+    work: Callable[[pd.DataFrame], Any],
+    initializer: Callable[..., None] = _ignore_interrupts,
+    initargs: tuple = (),
+) -> Iterator[Any]:
+    """``work(chunk)`` for every chunk, in order, by ``processes`` forked processes working at
+    most ``processes + 1`` chunks ahead of the consumer."""
+    pool = multiprocessing.get_context("fork").Pool(processes, initializer, initargs)
     pending: deque[AsyncResult] = deque()
     try:
         for chunk in chunks:
-            pending.append(pool.apply_async(featurize_chunk, (chunk, featurizer)))
-            if len(pending) > workers:
+            pending.append(pool.apply_async(work, (chunk,)))
+            if len(pending) > processes:
                 yield pending.popleft().get()
         while pending:
             yield pending.popleft().get()
     finally:
         pool.terminate()
         pool.join()
+
+
+def featurized_chunks(
+    chunks: Iterable[pd.DataFrame], featurizer: dict[str, Any], workers: int
+) -> Iterator[FeaturizedChunk]:
+    """Every chunk featurized, in order: here when ``workers`` is 0, else by that many worker
+    processes working ahead of the consumer."""
+    if workers == 0:
+        return (featurize_chunk(chunk, featurizer) for chunk in chunks)
+    return _in_order(chunks, workers, partial(featurize_chunk, featurizer=featurizer))
+
+
+#: What a predictor process screens with (set once, in the process, by :func:`_start_predictor`).
+_PREDICTOR: dict[str, Any] = {}
+
+
+def _start_predictor(ensemble: Ensemble, featurizer: dict[str, Any], batch_size: int) -> None:
+    _ignore_interrupts()
+    torch.set_num_threads(1)
+    _PREDICTOR.update(ensemble=ensemble, featurizer=featurizer, batch_size=batch_size)
+
+
+def _screen_in_predictor(chunk: pd.DataFrame) -> ScreenedBlock:
+    featurized = featurize_chunk(chunk, _PREDICTOR["featurizer"])
+    results = predict_chunk(_PREDICTOR["ensemble"], featurized, _PREDICTOR["batch_size"], "cpu")
+    return split_results(results)
 
 
 @contextmanager
@@ -72,10 +104,18 @@ def _torch_threads_beside(workers: int) -> Iterator[None]:
 
 
 def local_blocks(plan: ScreenPlan) -> Iterator[ScreenedBlock]:
-    """Every chunk of the library predicted in this process, as candidates and invalid rows."""
+    """Every chunk of the library predicted on this machine, as candidates and invalid rows."""
     device, workers = plan.device, plan.config.workers
     batch_size = plan.batch_size(device)
     plan.ensemble.to(device)
+    predictors = plan.config.predictors
+    if predictors > 1:
+        if torch.device(device).type != "cpu":
+            raise ValueError(f"predictors > 1 runs on the CPU only, not on {device}")
+        # The forked processes inherit the model; nothing is pickled but chunks and results.
+        start = (plan.ensemble, plan.featurizer, batch_size)
+        yield from _in_order(plan.stream, predictors, _screen_in_predictor, _start_predictor, start)
+        return
     with _torch_threads_beside(workers):
         for chunk in featurized_chunks(plan.stream, plan.featurizer, workers):
             yield split_results(predict_chunk(plan.ensemble, chunk, batch_size, device))

@@ -33,11 +33,12 @@ class ScreenConfig:
     above it. Reading: ``smiles_column`` (default: the model's training column if the file has
     it, else a column named like ``smiles``), ``chunk_size`` rows at a time. Work:
     ``workers`` featurization processes beside the one predicting (0: featurize in the
-    predicting process), ``batch_size`` molecules per forward pass (default by device,
-    :data:`BATCH_SIZES`), ``device`` (default ``cuda`` when available). ``engine``:
-    ``"local"`` or ``"ray"`` (see :mod:`gnnkit.workflows.screen.distributed` for
-    ``ray_address``, ``ray_predictors`` and ``ray_gpus``). ``progress``: a progress bar on
-    stderr.
+    predicting process), or ``predictors`` > 1 processes that each featurize and predict
+    whole chunks on the CPU (local engine; ``workers`` is then unused), ``batch_size``
+    molecules per forward pass (default by device, :data:`BATCH_SIZES`), ``device`` (default
+    ``cuda`` when available). ``engine``: ``"local"`` or ``"ray"`` (see
+    :mod:`gnnkit.workflows.screen.distributed` for ``ray_address``, ``ray_predictors`` and
+    ``ray_gpus``). ``progress``: a progress bar on stderr.
     """
 
     top_k: int = 100
@@ -47,6 +48,7 @@ class ScreenConfig:
     smiles_column: str | None = None
     chunk_size: int = 2_000
     workers: int = 1
+    predictors: int = 1
     batch_size: int | None = None
     device: str | None = None
     engine: str = "local"
@@ -61,6 +63,8 @@ class ScreenConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.workers < 0:
             raise ValueError(f"workers must be 0 or more, got {self.workers}")
+        if self.predictors < 1:
+            raise ValueError(f"predictors must be at least 1, got {self.predictors}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         similarity = self.max_train_similarity
