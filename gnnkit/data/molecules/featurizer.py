@@ -290,20 +290,22 @@ def parse_smiles(smiles: str, add_hydrogens: bool = False) -> Chem.Mol | None:
     """An RDKit molecule, or ``None`` if RDKit rejects the SMILES (nothing is logged)."""
     if not isinstance(smiles, str) or not smiles:
         return None
-    mol = _parse_plain(smiles) if is_plain_smiles(smiles) else Chem.MolFromSmiles(smiles)
+    return _parse(smiles, is_plain_smiles(smiles), add_hydrogens)
+
+
+def _parse(smiles: str, plain: bool, add_hydrogens: bool) -> Chem.Mol | None:
+    """:func:`parse_smiles` for a non-empty string whose :func:`is_plain_smiles` is known."""
+    if not plain:
+        mol = Chem.MolFromSmiles(smiles)
+    else:
+        mol = Chem.MolFromSmiles(smiles, sanitize=False)
+        if mol is not None:
+            try:
+                Chem.SanitizeMol(mol)
+            except Chem.MolSanitizeException:
+                mol = None
     if mol is not None and add_hydrogens:
         mol = Chem.AddHs(mol)
-    return mol
-
-
-def _parse_plain(smiles: str) -> Chem.Mol | None:
-    mol = Chem.MolFromSmiles(smiles, sanitize=False)
-    if mol is None:
-        return None
-    try:
-        Chem.SanitizeMol(mol)
-    except Chem.MolSanitizeException:
-        return None
     return mol
 
 
@@ -354,12 +356,14 @@ class MoleculeFeaturizer:
         mols, plain, positions, failures = [], [], [], []
         with rdBase.BlockLogs():
             for offset, text in enumerate(smiles):
-                mol = parse_smiles(text, self.config.add_hydrogens)
+                is_text = isinstance(text, str) and bool(text)
+                is_plain = is_text and is_plain_smiles(text)
+                mol = _parse(text, is_plain, self.config.add_hydrogens) if is_text else None
                 if mol is None:
                     failures.append(start + offset)
                 else:
                     mols.append(mol)
-                    plain.append(is_plain_smiles(text))
+                    plain.append(is_plain)
                     positions.append(start + offset)
         reasons = [(index, rejection_reason(smiles[index - start])) for index in failures]
         return self._read_parsed(mols, plain, positions, reasons)
