@@ -1,16 +1,24 @@
-"""Twitter15 cascade classification: GCNFN, BiGCN and UPFD-style networks against the
-statistics baseline, 5-fold, from structure and timing alone, plus the early-detection curve.
+"""Twitter15 cascade classification: feature sets × models × protocols, and early detection.
 
     python benchmarks/cascades.py [--data ../shared/data/twitter15] [--out runs/benchmarks/cascades]
                                   [--folds 5] [--epochs 30] [--seed 0]
-                                  [--hours 1 2 4 8 24 all]
+                                  [--hours 1 2 4 8 24 all] [--worker K/N] [--report-only]
 
-Every method is evaluated on the same stratified folds; networks early-stop on a validation
-split carved from the training folds and score each test fold once (``gnnkit.models.cascade.
-experiment``). The early-detection curve is drawn for the baseline and for the network with the
-best mean *validation* accuracy (choosing by test accuracy would leak). Each run writes its own
-``metrics.json`` under ``--out`` and is skipped when rerun, so an interrupted benchmark
-continues where it stopped. Prints a Markdown table, the early-detection table and the wall time.
+Feature sets (``structure``, ``users``, ``text``, ``all``; the baselines also ``users+text``)
+are crossed with the models (statistics forest, logistic regression, GCNFN, BiGCN, UPFD-style)
+and the two protocols (``stratified`` 5-fold, and ``claim``: near-duplicate source posts kept
+on one side of every cut). Every method of a protocol is evaluated on the same folds, with user
+and text tables fitted on each round's training split only; networks early-stop on a
+validation split carved from the training folds and score each test fold once
+(``gnnkit.workflows.cascades``). The early-detection curve is drawn, on stratified folds with
+``--features all``, for the network with the best mean *validation* accuracy (choosing by test
+accuracy would leak) and for the baseline with the best mean validation accuracy.
+
+Each run writes its own ``metrics.json`` under ``--out`` and is skipped when rerun, so an
+interrupted benchmark continues where it stopped. ``--worker K/N`` runs every N-th run from the
+K-th (start N such processes to use N cores; the early-detection run waits for the stratified
+``all`` networks); ``--report-only`` prints the tables of the runs done so far. Prints Markdown
+tables and the wall time.
 """
 
 from __future__ import annotations
@@ -19,13 +27,14 @@ import argparse
 import json
 import sys
 import time
-from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from gnnkit.data.cascades import load_twitter
+from gnnkit.data.cascades.dataset import CascadeSet
 from gnnkit.models.cascade import CASCADE_MODELS
 from gnnkit.train import TrainConfig
 from gnnkit.workflows.cascades.early import parse_hours, plot_early_detection
@@ -39,18 +48,219 @@ from gnnkit.workflows.cascades.experiment import (
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = REPOSITORY.parent / "shared" / "data" / "twitter15"
-BASELINES = ("forest", "logistic")
+SPLITS = ("stratified", "claim")
+NETWORK_FEATURES = ("structure", "users", "text", "all")
+#: (feature set, classifier) of the baselines; ``None``: the feature set's default.
+BASELINES = (
+    ("structure", "forest"),
+    ("structure", "logistic"),
+    ("users", None),
+    ("text", None),
+    ("users+text", None),
+    ("all", None),
+)
+MODEL_NAMES = {"gcnfn": "GCNFN", "bigcn": "BiGCN", "upfd": "UPFD-style"}
 
 
-def cached(run: Callable[..., dict[str, Any]], *args: Any, out: Path) -> dict[str, Any]:
-    """``out/metrics.json`` if an earlier invocation wrote it, else ``run(*args, out)``."""
-    if (out / METRICS_FILE).is_file():
-        return json.loads((out / METRICS_FILE).read_text())
-    return run(*args, out)
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One evaluation: a folder under ``--out`` and how to produce its metrics."""
+
+    name: str
+    split: str
+    features: str
+    model: str  # a network name, or "baseline-<classifier>"
+    early: bool = False
+
+    @property
+    def folder(self) -> str:
+        return f"{self.split}/{self.features}/{self.model}" + ("-early" if self.early else "")
 
 
-def score(value: dict[str, float]) -> str:
+def plan() -> list[Run]:
+    """Every run, cheapest and most decisive first."""
+    runs = [
+        Run("baseline", split, features, f"baseline-{classifier or ''}".rstrip("-"))
+        for split in SPLITS
+        for features, classifier in BASELINES
+    ]
+    runs += [Run("network", split, "all", model) for split in SPLITS for model in CASCADE_MODELS]
+    runs.append(Run("early", "stratified", "all", "best", early=True))
+    runs += [
+        Run("network", split, features, model)
+        for features in NETWORK_FEATURES[:-1]
+        for split in SPLITS
+        for model in CASCADE_MODELS
+    ]
+    return runs
+
+
+def load(out: Path) -> dict[str, Any] | None:
+    path = out / METRICS_FILE
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def score(value: dict[str, float] | None) -> str:
+    if value is None:
+        return "—"
     return f"{100 * value['mean']:.1f} ± {100 * value['std']:.1f}"
+
+
+class Benchmark:
+    """Runs and reports the plan on one data set."""
+
+    def __init__(self, data: CascadeSet, args: argparse.Namespace) -> None:
+        self.data, self.args = data, args
+        self.experiments: dict[tuple[str, str, bool], CascadeExperiment] = {}
+        self.config = TrainConfig(
+            task="multiclass",
+            epochs=args.epochs,
+            batch_size=32,
+            max_lr=5e-3,
+            monitor="loss",
+            patience=10,
+            seed=args.seed,
+            progress="none",
+        )
+        self.hparams = {"hidden_channels": 64, "dropout": 0.2}
+
+    def experiment(self, split: str, features: str, early: bool) -> CascadeExperiment:
+        key = (split, features, early)
+        if key not in self.experiments:
+            self.experiments[key] = CascadeExperiment(
+                self.data,
+                f"twitter:{self.args.data}",
+                folds=self.args.folds,
+                seed=self.args.seed,
+                observe_hours=parse_hours(self.args.hours) if early else (),
+                features=features,
+                split=split,
+            )
+        return self.experiments[key]
+
+    def out(self, run: Run) -> Path:
+        return self.args.out / run.folder
+
+    def best(self, prefix: str, candidates: list[str]) -> str | None:
+        """The candidate with the best mean validation accuracy on stratified ``all`` folds
+        (``None`` until all of them are done)."""
+        scores = {}
+        for model in candidates:
+            metrics = load(self.args.out / "stratified" / prefix / model)
+            if metrics is None:
+                return None
+            scores[model] = metrics["val"]["accuracy"]["mean"]
+        return max(scores, key=scores.__getitem__)
+
+    def best_network(self, wait: bool) -> str | None:
+        while True:
+            best = self.best("all", list(CASCADE_MODELS))
+            if best is not None or not wait:
+                return best
+            time.sleep(30)
+
+    def best_baseline(self) -> tuple[str, str] | None:
+        """(feature set, classifier folder) of the baseline with the best validation
+        accuracy on stratified folds."""
+        scores = {}
+        for features, classifier in BASELINES:
+            name = f"baseline-{classifier or ''}".rstrip("-")
+            metrics = load(self.args.out / "stratified" / features / name)
+            if metrics is None:
+                return None
+            scores[(features, name)] = metrics["val"]["accuracy"]["mean"]
+        return max(scores, key=scores.__getitem__)
+
+    def execute(self, run: Run) -> None:
+        out = self.out(run)
+        if load(out) is not None:
+            return
+        start = time.perf_counter()
+        if run.early:
+            self.execute_early()
+            return
+        experiment = self.experiment(run.split, run.features, early=False)
+        if run.name == "baseline":
+            classifier = run.model.removeprefix("baseline").removeprefix("-") or None
+            run_baseline(experiment, classifier, out)
+        else:
+            settings = GNNSettings(run.model, self.hparams, self.config)
+            run_gnn(experiment, settings, out)
+        print(f"{run.folder}: {time.perf_counter() - start:.0f} s", flush=True)
+
+    def execute_early(self) -> None:
+        network = self.best_network(wait=True)
+        features, name = self.best_baseline() or ("all", "baseline")
+        experiment = self.experiment("stratified", "all", early=True)
+        settings = GNNSettings(network, self.hparams, self.config)
+        run_gnn(experiment, settings, self.args.out / "early" / network)
+        baseline = self.experiment("stratified", features, early=True)
+        classifier = name.removeprefix("baseline").removeprefix("-") or None
+        run_baseline(baseline, classifier, self.args.out / "early" / f"{features}-{name}")
+        (self.args.out / "stratified" / "all" / "best-early").mkdir(parents=True, exist_ok=True)
+        (self.args.out / "stratified" / "all" / "best-early" / METRICS_FILE).write_text(
+            json.dumps({"network": network, "baseline": [features, name]}) + "\n"
+        )
+
+    def report(self) -> str:
+        lines = [
+            f"Twitter15, {len(self.data)} cascades, {self.args.folds} folds (seed "
+            f"{self.args.seed}); test scores, mean ± sd over folds, in %.",
+        ]
+        for split in SPLITS:
+            protocol = None
+            lines += [
+                "",
+                f"**{split}** folds:",
+                "",
+                "| features | method | accuracy | macro-F1 | validation accuracy | seconds |",
+                "| --- | --- | ---: | ---: | ---: | ---: |",
+            ]
+            rows = [(f, f"baseline-{c or ''}".rstrip("-")) for f, c in BASELINES]
+            rows += [(f, m) for f in NETWORK_FEATURES for m in CASCADE_MODELS]
+            for features, model in rows:
+                metrics = load(self.args.out / split / features / model)
+                if metrics is None:
+                    continue
+                protocol = metrics["protocol"]
+                label = MODEL_NAMES.get(model, f"{model} ({metrics.get('classifier')})")
+                lines.append(
+                    f"| {features} | {label} | {score(metrics['test']['accuracy'])} "
+                    f"| {score(metrics['test']['macro_f1'])} "
+                    f"| {score(metrics['val']['accuracy'])} | {metrics['seconds']:.0f} |"
+                )
+            if protocol is not None and "groups" in protocol:
+                lines += [
+                    "",
+                    f"Claims: {protocol['groups']} groups at TF-IDF cosine ≥ "
+                    f"{protocol['claim_threshold']}, the largest {protocol['largest_group']} "
+                    "posts.",
+                ]
+        chosen = load(self.args.out / "stratified" / "all" / "best-early")
+        if chosen is not None:
+            features, name = chosen["baseline"]
+            curves = {
+                f"{MODEL_NAMES[chosen['network']]} (all)": load(
+                    self.args.out / "early" / chosen["network"]
+                )["early_detection"],
+                f"{name} ({features})": load(self.args.out / "early" / f"{features}-{name}")[
+                    "early_detection"
+                ],
+            }
+            plot_early_detection(curves, self.args.out / "early_detection.png")
+            lines += [
+                "",
+                "Early detection, stratified folds, test accuracy in % (network and baseline "
+                "with the best validation accuracy):",
+                "",
+                "| hours observed | " + " | ".join(curves) + " |",
+                "| --- |" + " ---: |" * len(curves),
+            ]
+            for index, entry in enumerate(next(iter(curves.values()))):
+                cells = [score(entries[index]["test"]["accuracy"]) for entries in curves.values()]
+                label = "all" if entry["hours"] is None else f"{entry['hours']:g}"
+                lines.append(f"| {label} | " + " | ".join(cells) + " |")
+        return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -61,11 +271,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--hours", nargs="+", default=["1", "2", "4", "8", "24", "all"])
+    parser.add_argument("--worker", default="0/1", help="K/N: run every N-th run from the K-th")
+    parser.add_argument("--report-only", action="store_true", help="print the tables, run none")
     args = parser.parse_args(argv)
-    if not (args.data / "label.txt").is_file():
+    if not (args.data / "label.txt").is_file() or not (args.data / "source_tweets.txt").is_file():
         print(
-            f"Twitter15 not found: {args.data} has no label.txt. This benchmark needs the "
-            "Twitter15 folder (label.txt and tree/<id>.txt); pass --data DIR.",
+            f"Twitter15 not found: {args.data} lacks label.txt or source_tweets.txt. This "
+            "benchmark needs the Twitter15 folder (label.txt, tree/<id>.txt and "
+            "source_tweets.txt); pass --data DIR.",
             file=sys.stderr,
         )
         return 2
@@ -73,72 +286,13 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     data = load_twitter(args.data)
     print(data.report.summary())
-    windows = parse_hours(args.hours)
-    plain = CascadeExperiment(data, f"twitter:{args.data}", folds=args.folds, seed=args.seed)
-    early = CascadeExperiment(
-        data, f"twitter:{args.data}", folds=args.folds, seed=args.seed, observe_hours=windows
-    )
-    config = TrainConfig(
-        task="multiclass",
-        epochs=args.epochs,
-        batch_size=32,
-        max_lr=5e-3,
-        monitor="loss",
-        patience=10,
-        seed=args.seed,
-        progress="none",
-    )
-    hparams = {"hidden_channels": 64, "dropout": 0.2}
-
-    results: dict[str, dict[str, Any]] = {}
-    for classifier in BASELINES:
-        out = args.out / f"baseline-{classifier}"
-        experiment = early if classifier == "forest" else plain
-        results[f"baseline-{classifier}"] = cached(run_baseline, experiment, classifier, out=out)
-    for model in CASCADE_MODELS:
-        out = args.out / model
-        results[model] = cached(run_gnn, plain, GNNSettings(model, hparams, config), out=out)
-        print(f"{model}: test accuracy {score(results[model]['test']['accuracy'])}")
-
-    best = max(CASCADE_MODELS, key=lambda m: results[m]["val"]["accuracy"]["mean"])
-    out = args.out / f"{best}-early"
-    curve = cached(run_gnn, early, GNNSettings(best, hparams, config), out=out)
-    curves = {
-        best: curve["early_detection"],
-        "baseline (forest)": results["baseline-forest"]["early_detection"],
-    }
-    plot_early_detection(curves, args.out / "early_detection.png")
-
-    lines = [
-        f"Twitter15, {len(data)} cascades, {args.folds}-fold stratified CV (seed {args.seed}), "
-        "structure and timing only; mean ± sd over folds, in %.",
-        "",
-        "| method | accuracy | macro-F1 | validation accuracy | seconds |",
-        "| --- | ---: | ---: | ---: | ---: |",
-    ]
-    for name, metrics in results.items():
-        test, val = metrics["test"], metrics["val"]
-        lines.append(
-            f"| {name} | {score(test['accuracy'])} | {score(test['macro_f1'])} "
-            f"| {score(val['accuracy'])} | {metrics['seconds']:.0f} |"
-        )
-    lines += [
-        "",
-        f"Early detection (test accuracy, %; network: {best}, best validation accuracy):",
-        "",
-    ]
-    lines.append("| hours observed | " + " | ".join(curves) + " |")
-    lines.append("| --- |" + " ---: |" * len(curves))
-    for index, window in enumerate(windows):
-        cells = [score(entries[index]["test"]["accuracy"]) for entries in curves.values()]
-        label = "all" if window is None else f"{window:g}"
-        lines.append(f"| {label} | " + " | ".join(cells) + " |")
-    lines += ["", f"Per-class F1 of {best} (%):", ""]
-    per_class = results[best]["test"]["per_class_f1"]
-    lines.append("| " + " | ".join(per_class) + " |")
-    lines.append("|" + " ---: |" * len(per_class))
-    lines.append("| " + " | ".join(score(v) for v in per_class.values()) + " |")
-    table = "\n".join(lines)
+    benchmark = Benchmark(data, args)
+    if not args.report_only:
+        worker, workers = (int(part) for part in args.worker.split("/"))
+        for run in plan()[worker::workers]:
+            benchmark.execute(run)
+    table = benchmark.report()
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text(table + "\n")
     print(table)
     print(f"\nwall time {time.perf_counter() - start:.0f} s; results in {args.out}")

@@ -24,6 +24,7 @@ from gnnkit.data.cascades import (
     load_cascades,
     write_twitter,
 )
+from gnnkit.data.cascades.featurizer import FEATURE_SETS, parse_feature_set
 from gnnkit.data.cascades.statistics import format_summary
 from gnnkit.data.cascades.synthetic import params_table
 from gnnkit.data.cascades.upfd import UPFD_FEATURES, DownloadError
@@ -33,7 +34,12 @@ from gnnkit.train import CheckpointError, TrainConfig
 from gnnkit.workflows.cascades.baseline import CLASSIFIERS
 from gnnkit.workflows.cascades.early import parse_hours
 from gnnkit.workflows.cascades.evaluation import GNNSettings
-from gnnkit.workflows.cascades.experiment import CascadeExperiment, run_baseline, run_gnn
+from gnnkit.workflows.cascades.experiment import (
+    SPLITS,
+    CascadeExperiment,
+    run_baseline,
+    run_gnn,
+)
 from gnnkit.workflows.cascades.predict import load_cascade_models, predict_cascades
 
 #: Errors that a user's input causes: reported in one line, without a traceback.
@@ -48,9 +54,24 @@ USER_ERRORS = (
 Handler = Callable[[argparse.Namespace], int]
 
 DATA_HELP = (
-    "twitter:DIR (Twitter15/16 folder), upfd:DIR (UPFD raw folder), upfd:politifact or "
-    "upfd:gossipcop (downloaded once), or synthetic (calibrated generator)"
+    "twitter:DIR (Twitter15/16 folder, with source_tweets.txt for text), upfd:DIR (UPFD raw "
+    "folder), upfd:politifact or upfd:gossipcop (downloaded once), or synthetic (calibrated "
+    "generator, with user pools and templated texts)"
 )
+FEATURES_HELP = (
+    "what the models read: structure (tree shape and timing), users (each post's author: "
+    "class credibility from the training cascades, activity, unknown flag), text (the source "
+    "post's TF-IDF), all, or groups joined by '+' (e.g. users+text)"
+)
+
+
+def feature_set(value: str) -> str:
+    """``--features`` value, checked."""
+    try:
+        parse_feature_set(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return value
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -104,6 +125,33 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_protocol_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--features",
+        type=feature_set,
+        default="structure",
+        metavar="{" + ",".join(FEATURE_SETS) + "}",
+        help=FEATURES_HELP + " (default: structure)",
+    )
+    parser.add_argument(
+        "--split",
+        choices=SPLITS,
+        default="stratified",
+        help="stratified k-fold, or claim: source posts with TF-IDF cosine >= "
+        "--claim-threshold form one claim, kept on one side of every cut (needs texts)",
+    )
+    parser.add_argument(
+        "--claim-threshold",
+        type=float,
+        default=0.5,
+        help="TF-IDF cosine similarity joining two source posts into one claim (--split claim)",
+    )
+    parser.add_argument(
+        "--text-dims",
+        type=int,
+        default=32,
+        help="SVD dimensions of the networks' text features, beside the class probabilities "
+        "of a TF-IDF logistic regression",
+    )
     parser.add_argument(
         "--folds",
         type=int,
@@ -162,7 +210,12 @@ def _add_baseline(commands: argparse._SubParsersAction) -> None:
         "scikit-learn classifier, evaluated on exactly the folds of `cascade train`.",
     )
     _add_data_options(parser)
-    parser.add_argument("--classifier", choices=CLASSIFIERS, default="forest")
+    parser.add_argument(
+        "--classifier",
+        choices=CLASSIFIERS,
+        default=None,
+        help="default: forest for --features structure, logistic regression otherwise",
+    )
     _add_protocol_options(parser)
     parser.set_defaults(handler=_reporting_errors("baseline", run_baseline_command))
 
@@ -183,6 +236,13 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         default=None,
         metavar="H",
         help="observe cascades up to H hours (default: the window the models were trained on)",
+    )
+    parser.add_argument(
+        "--features",
+        type=feature_set,
+        default=None,
+        metavar="{" + ",".join(FEATURE_SETS) + "}",
+        help="the feature set the models must read (default: theirs; a mismatch is an error)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --data synthetic")
     parser.add_argument("--out", required=True, help="predictions CSV")
@@ -239,6 +299,10 @@ def _experiment(args: argparse.Namespace) -> CascadeExperiment:
         seed=args.seed,
         val_fraction=args.val_fraction,
         observe_hours=parse_hours(args.observe_hours),
+        features=args.features,
+        split=args.split,
+        claim_threshold=args.claim_threshold,
+        text_dims=args.text_dims,
     )
 
 
@@ -288,7 +352,7 @@ def run_baseline_command(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    models = load_cascade_models(args.model)
+    models = load_cascade_models(args.model, args.features)
     frame = predict_cascades(models, _load(args), args.observe_hours)
     frame.to_csv(args.out, index=False)
     known = frame["label"] != ""

@@ -214,3 +214,41 @@ def test_user_errors_are_one_line_messages(tmp_path, capsys) -> None:
     assert "has no re-post delays (e.g. UPFD)" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["cascade", "train", "--data", "synthetic", "--model", "gin", "--out", str(tmp_path)])
+
+
+def test_features_and_claim_split_from_the_command_line(tmp_path, twitter_dir, capsys) -> None:
+    out = tmp_path / "run"
+    argv = ["cascade", "train", "--data", f"twitter:{twitter_dir}", "--model", "bigcn", *FAST]
+    argv += ["--features", "all", "--split", "claim", "--text-dims", "4", "--out", str(out)]
+    assert main(argv) == 0
+    metrics = read_metrics(out)
+    assert metrics["features"]["groups"] == ["structure", "users", "text"]
+    assert metrics["protocol"]["split"] == "claim" and metrics["protocol"]["groups"] >= 2
+    assert metrics["hparams"] == {"hidden_channels": 8, "dropout": 0.2}
+    predictions = tmp_path / "predictions.csv"
+    argv = ["cascade", "predict", "--model", str(out), "--data", f"twitter:{twitter_dir}"]
+    assert main([*argv, "--features", "all", "--out", str(predictions)]) == 0
+    assert len(pd.read_csv(predictions)) == 24
+    capsys.readouterr()
+    assert main([*argv, "--features", "users", "--out", str(predictions)]) == 1
+    assert "reads --features all, not users" in capsys.readouterr().err
+    baseline = tmp_path / "baseline"
+    argv = ["cascade", "baseline", "--data", f"twitter:{twitter_dir}", "--features", "users+text"]
+    argv += ["--folds", "2", "--val-fraction", "0.2", "--out", str(baseline)]
+    assert main(argv) == 0
+    assert read_metrics(baseline)["model"] == "baseline-logistic"
+
+
+def test_feature_sets_the_data_cannot_feed_are_one_line_errors(tmp_path, capsys) -> None:
+    upfd = f"upfd:{upfd_dir(tmp_path / 'upfd')}"
+    argv = ["cascade", "baseline", "--data", upfd, "--features", "users", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("gnnkit cascade baseline: error: --features users needs the user id")
+    assert len(err.strip().splitlines()) == 1
+    argv = ["cascade", "baseline", "--data", upfd, "--split", "claim", "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert "--split claim groups source posts by their texts" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["cascade", "baseline", "--data", upfd, "--features", "words", "--out", "x"])
+    assert "unknown feature set 'words'" in capsys.readouterr().err

@@ -51,13 +51,23 @@ def write_folder(root: Path, labels: str, trees: dict[str, str]) -> Path:
     return root
 
 
+#: Source texts: 100 twice (identical), then with another text; 200 has none; 999 and 400 are
+#: not loaded cascades.
+QUIRKY_TEXTS = (
+    "100\tsame claim URL\n100\tsame claim URL\n\n100\tanother text\n"
+    "999\tnot in label.txt\n400\tunlabelled tree\n"
+)
+
+
 @pytest.fixture
 def quirky(tmp_path: Path) -> Path:
-    return write_folder(
+    folder = write_folder(
         tmp_path / "twitter",
         "false:100\ntrue:200\nunverified:300\n",
         {"100": QUIRKY_TREE, "200": SHIFTED_TREE, "400": f"{ROOT}->['a', '400', '0.0']\n"},
     )
+    (folder / "source_tweets.txt").write_text(QUIRKY_TEXTS)
+    return folder
 
 
 def test_each_quirk_is_repaired_by_its_rule_and_counted(quirky: Path) -> None:
@@ -75,6 +85,10 @@ def test_each_quirk_is_repaired_by_its_rule_and_counted(quirky: Path) -> None:
         "root_id_mismatch": 1,  # tree 200's ROOT line names post 199
         "missing_tree_files": 1,  # 300
         "unlabelled_tree_files": 1,  # 400
+        "duplicate_texts": 1,  # 100's second line
+        "conflicting_texts": 1,  # 100's third line: the first text is kept
+        "missing_texts": 1,  # 200
+        "unknown_text_ids": 2,  # 999 and 400 (not loaded)
     }
     assert report.occurrences == expected
     assert set(expected) == set(QUIRKS)
@@ -88,11 +102,15 @@ def test_each_quirk_is_repaired_by_its_rule_and_counted(quirky: Path) -> None:
     # canonical order: root, u3 (0, clamped), u4 (1), u7 (3), u8 (4), u1 (5), u2 (7), u5, u6 (9)
     np.testing.assert_array_equal(tree.delay, [0, 0, 1, 3, 4, 5, 7, 9, 9])
     np.testing.assert_array_equal(tree.parent, [-1, 0, 1, 0, 3, 0, 5, 0, 7])
-    assert tree.label == "false"
+    assert tree.label == "false" and tree.text == "same claim URL"
+    # every node keeps its author, in canonical order
+    assert tree.users.tolist() == ["u0", "u3", "u4", "u7", "u8", "u1", "u2", "u5", "u6"]
+    assert data.has_users and data.has_text
 
     shifted = data.cascades[1]
     np.testing.assert_array_equal(shifted.delay, [0.0, 20.0, 30.5])
-    assert shifted.source_id == "200" and shifted.label == "true"
+    assert shifted.source_id == "200" and shifted.label == "true" and shifted.text is None
+    assert shifted.users.tolist() == ["v0", "v2", "v1"]  # v2 at 20 minutes, v1 at 30.5
 
 
 @pytest.mark.parametrize(
@@ -121,10 +139,39 @@ def test_each_quirk_is_repaired_by_its_rule_and_counted(quirky: Path) -> None:
             r"label\.txt:2: source 1 is labelled twice",
         ),
         ("false-1\n", f"{ROOT}->['a', '1', '0.0']\n", r"label\.txt:1: expected 'label:source_id'"),
+        (
+            "false:1\n",
+            f"{ROOT}->['a', '1', '0.0']\n['a', '1', '0.0']->['', '2', '1.0']\n",
+            r"1\.txt:2: malformed user id '': expected letters, digits",
+        ),
+        (
+            "false:1\n",
+            f"{ROOT}->['a', '1', '0.0']\n['a', '1', '0.0']->['b c', '2', '1.0']\n",
+            r"1\.txt:2: malformed user id 'b c'",
+        ),
+        (
+            "false:1\n",
+            f"{ROOT}->['a', '1 ', '0.0']\n",
+            r"1\.txt:1: malformed post id '1 '",
+        ),
     ],
 )
 def test_format_errors_name_file_line_and_reason(tmp_path, labels, tree, message) -> None:
     folder = write_folder(tmp_path / "bad", labels, {"1": tree})
+    with pytest.raises(CascadeFormatError, match=message):
+        load_twitter(folder)
+
+
+@pytest.mark.parametrize(
+    ("texts", "message"),
+    [
+        ("1 no tab here\n", r"source_tweets\.txt:1: expected 'source_id<TAB>text', no tab"),
+        ("1\tfine\n1/2\tbad id\n", r"source_tweets\.txt:2: malformed post id '1/2'"),
+    ],
+)
+def test_text_format_errors_name_file_and_line(tmp_path: Path, texts: str, message: str) -> None:
+    folder = write_folder(tmp_path / "bad", "false:1\n", {"1": f"{ROOT}->['a', '1', '0.0']\n"})
+    (folder / "source_tweets.txt").write_text(texts)
     with pytest.raises(CascadeFormatError, match=message):
         load_twitter(folder)
 
@@ -140,14 +187,16 @@ def test_generated_cascades_round_trip_through_the_loader(tmp_path: Path) -> Non
     data = generate(12, seed=3, size_scale=0.05)
     write_twitter(data, tmp_path / "gen")
     lines = (tmp_path / "gen" / "tree" / "syn000000.txt").read_text().splitlines()
-    assert lines[0].startswith(f"{ROOT}->['0', 'syn000000', '0.0']")
+    author = data.cascades[0].users[0]
+    assert lines[0].startswith(f"{ROOT}->['{author}', 'syn000000', '0.0']")
     loaded = load_cascades(f"twitter:{tmp_path / 'gen'}")
     assert loaded.report.occurrences == dict.fromkeys(QUIRKS, 0)
     assert [c.source_id for c in loaded.cascades] == [c.source_id for c in data.cascades]
     for original, back in zip(data.cascades, loaded.cascades):
-        assert back.label == original.label
+        assert back.label == original.label and back.text == original.text
         np.testing.assert_array_equal(back.parent, original.parent)
         np.testing.assert_array_equal(back.delay, original.delay)
+        np.testing.assert_array_equal(back.users, original.users)
 
 
 def test_writer_refuses_what_the_format_cannot_hold(tmp_path: Path) -> None:

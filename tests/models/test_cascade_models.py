@@ -3,12 +3,14 @@ renumber the root pointer."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
 
 from gnnkit.data.cascades import generate
+from gnnkit.data.cascades.featurizer import CascadeFeaturizer
 from gnnkit.models import available_models, build_model, model_spec
 from gnnkit.models.cascade import CASCADE_MODELS, BiGCN
 from gnnkit.models.cascade.common import graph_index, root_index_of
@@ -110,3 +112,31 @@ def test_bigcn_drops_edges_only_while_training(batch: Batch) -> None:
     first = model(batch)
     torch.manual_seed(2)
     assert not torch.allclose(first, model(batch))
+
+
+@pytest.fixture(scope="module")
+def text_batch() -> Batch:
+    """Five cascades with user and text features: graph-level inputs ``graph_x`` ``[B, 7]``."""
+    data = generate(12, seed=2, size_scale=0.04)
+    featurizer = CascadeFeaturizer.fit(
+        data, np.arange(12), ("structure", "users", "text"), text_dims=3
+    )
+    return Batch.from_data_list(featurizer.graphs(data.cascades[:5]))
+
+
+@pytest.mark.parametrize(("name", "hparams"), VARIANTS)
+def test_each_model_reads_the_text_at_the_root(text_batch: Batch, name: str, hparams: dict) -> None:
+    """The graph-level inputs change the output, enter per graph, and keep the certificate."""
+    width = text_batch.graph_x.size(1)
+    model = build(name, {**hparams, "graph_channels": width}, text_batch.x.size(1)).eval()
+    output = model(text_batch)
+    other = text_batch.clone()
+    other.graph_x = other.graph_x.flip(0)
+    assert not torch.allclose(model(other), output)
+    certificate = check_permutation(model, text_batch, node_pointer_keys=["root_index"])
+    assert certificate.passed and certificate.max_error < 1e-5, certificate
+    plain = build(name, hparams, text_batch.x.size(1))
+    with pytest.raises(
+        ValueError, match=r"reads 0 graph-level input\(s\) \(graph_x\), the data gives 7"
+    ):
+        plain(text_batch)

@@ -145,7 +145,14 @@ def small_run(out: Path, config: TrainConfig = SMALL_CONFIG, callbacks: tuple = 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> TrainResult:
-    return small_run(tmp_path_factory.mktemp("reference"))
+    # module fixtures start before the per-test one-thread pin of conftest, and a run on two
+    # threads sums in another order: pin here too, so that reruns can match it bit for bit
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return small_run(tmp_path_factory.mktemp("reference"))
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_same_data_seed_and_settings_give_identical_metrics(

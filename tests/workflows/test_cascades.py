@@ -12,6 +12,7 @@ import pytest
 import torch
 
 from gnnkit.data.cascades import TWITTER15, cross_validation_splits, generate
+from gnnkit.data.cascades.synthetic import ContentParams
 from gnnkit.train import TrainConfig, fit
 from gnnkit.workflows.cascades.baseline import baseline_features, baseline_folds
 from gnnkit.workflows.cascades.early import parse_hours
@@ -146,7 +147,7 @@ def test_predict_averages_the_fold_models(tmp_path) -> None:
         tmp_path,
     )
     models = load_cascade_models(tmp_path)
-    assert len(models) == 2 and models.featurizer["observe_hours"] is None
+    assert len(models) == 2 and models.settings[0]["observe_hours"] is None
     frame = predict_cascades(models, data)
     assert list(frame.columns[:3]) == ["id", "label", "predicted"]
     probabilities = frame[[f"p_{c}" for c in data.classes]].to_numpy()
@@ -182,3 +183,81 @@ def test_the_baseline_learns_from_the_training_split_only() -> None:
     assert relabelled("train")["test"] != reference["test"]
     with pytest.raises(ValueError, match="unknown classifier 'svm'"):
         baseline_folds(features, labels, [split], data.classes, "svm")
+
+
+def test_claim_protocol_keeps_claims_apart_and_is_recorded(tmp_path) -> None:
+    data = generate(60, seed=4, size_scale=0.05)
+    experiment = CascadeExperiment(
+        data, "synthetic", folds=3, seed=0, val_fraction=0.2, features="users+text", split="claim"
+    )
+    claims = experiment.claims()
+    for split in experiment.splits():
+        sides = [set(claims[part].tolist()) for part in (split.train, split.val, split.test)]
+        assert not (sides[0] & sides[1] or sides[0] & sides[2] or sides[1] & sides[2])
+    metrics = run_baseline(experiment, None, tmp_path)
+    protocol = metrics["protocol"]
+    assert protocol["split"] == "claim" and protocol["claim_threshold"] == 0.5
+    assert protocol["groups"] == np.unique(claims).size < len(data)
+    assert protocol["largest_group"] == np.bincount(claims).max() > 1
+    assert metrics["model"] == "baseline-logistic"
+    assert metrics["features"] == {"set": "users+text", "groups": ["users", "text"]}
+    bare = generate(12, seed=0, size_scale=0.04, content=None)
+    with pytest.raises(ValueError, match="--split claim groups source posts by their texts"):
+        CascadeExperiment(bare, "synthetic", split="claim")
+    with pytest.raises(ValueError, match="--split claim needs --folds 2 or more"):
+        CascadeExperiment(data, "synthetic", folds=1, split="claim")
+    with pytest.raises(ValueError, match="unknown split 'random'"):
+        CascadeExperiment(data, "synthetic", split="random")
+
+
+def test_user_and_text_features_beat_structure_on_synthetic_cascades(tmp_path) -> None:
+    """The generator's partisans and class words carry the class: the users and text
+    baselines, and a network reading all features, beat the statistics by far (small pools of
+    partisans, so that they recur in these few small cascades)."""
+    data = generate(120, seed=5, size_scale=0.05, content=ContentParams(partisans=10))
+    scores = {}
+    for features in ("structure", "users", "text"):
+        experiment = CascadeExperiment(
+            data, "synthetic", folds=2, seed=0, val_fraction=0.2, features=features
+        )
+        scores[features] = run_baseline(experiment, None, tmp_path / features)
+    structure = scores["structure"]["test"]["accuracy"]["mean"]
+    assert scores["users"]["test"]["accuracy"]["mean"] > structure + 0.2
+    assert scores["text"]["test"]["accuracy"]["mean"] > structure + 0.2
+    experiment = CascadeExperiment(
+        data, "synthetic", folds=2, seed=0, val_fraction=0.2, features="all"
+    )
+    config = tiny_config(30, patience=None, max_lr=1e-2)
+    network = run_gnn(
+        experiment, GNNSettings("bigcn", {"hidden_channels": 16}, config), tmp_path / "bigcn"
+    )
+    assert network["test"]["accuracy"]["mean"] > structure + 0.2
+
+
+def test_predict_gives_unseen_users_the_prior(tmp_path) -> None:
+    data = generate(24, seed=0, size_scale=0.04)
+    experiment = CascadeExperiment(
+        data, "synthetic", folds=2, seed=0, val_fraction=0.2, features="all"
+    )
+    run_gnn(
+        experiment,
+        GNNSettings("gcnfn", {"hidden_channels": 8}, tiny_config(1)),
+        tmp_path,
+    )
+    models = load_cascade_models(tmp_path, "structure+users+text")
+    assert models.settings[0]["feature_set"] == "all"
+    new = generate(6, seed=9, size_scale=0.04)
+    for cascade in new.cascades:
+        cascade.users = np.array([f"new{i}" for i in range(cascade.num_nodes)], dtype=object)
+    frame = predict_cascades(models, new)
+    probabilities = frame[[f"p_{c}" for c in new.classes]].to_numpy()
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
+    featurizer = models.featurizers[0]
+    users = featurizer.graphs(new.cascades)[0].x[:, 7:].numpy()
+    prior = featurizer.users.prior
+    np.testing.assert_allclose(users, np.tile([*prior, 0.0, 1.0], (len(users), 1)), rtol=1e-6)
+    with pytest.raises(ValueError, match="reads --features all, not structure"):
+        load_cascade_models(tmp_path, "structure")
+    bare = generate(4, seed=0, size_scale=0.04, content=None)
+    with pytest.raises(ValueError, match="--features users needs the user id"):
+        predict_cascades(models, bare)

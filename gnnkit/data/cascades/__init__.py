@@ -1,13 +1,22 @@
 """Social cascades: the tree data model, Twitter15/16 and UPFD loaders, a calibrated
-synthetic generator, structural features and statistics, and leak-free evaluation splits."""
+synthetic generator, structural, user and text features, statistics, and leak-free (and
+claim-disjoint) evaluation splits."""
 
 from gnnkit.data.cascades.cascade import Cascade, CascadeError, observe
+from gnnkit.data.cascades.content import TextEncoder, UserTable, claim_groups
 from gnnkit.data.cascades.dataset import CascadeSet, to_data
 from gnnkit.data.cascades.features import feature_names, node_features
+from gnnkit.data.cascades.featurizer import (
+    FEATURE_SETS,
+    CascadeFeaturizer,
+    parse_feature_set,
+)
 from gnnkit.data.cascades.folds import (
     FoldSplit,
     cross_validation_splits,
     given_split,
+    group_cross_validation_splits,
+    group_folds,
     holdout_split,
     stratified_folds,
 )
@@ -19,7 +28,13 @@ from gnnkit.data.cascades.statistics import (
     statistic_names,
     statistics_matrix,
 )
-from gnnkit.data.cascades.synthetic import TWITTER15, BranchingParams, calibrate, generate
+from gnnkit.data.cascades.synthetic import (
+    TWITTER15,
+    BranchingParams,
+    ContentParams,
+    calibrate,
+    generate,
+)
 from gnnkit.data.cascades.twitter import (
     TWITTER_CLASSES,
     CascadeFormatError,
@@ -29,6 +44,7 @@ from gnnkit.data.cascades.twitter import (
 from gnnkit.data.cascades.upfd import UPFD_CLASSES, DownloadError, download_upfd, load_upfd
 
 __all__ = [
+    "FEATURE_SETS",
     "QUIRKS",
     "TWITTER15",
     "TWITTER_CLASSES",
@@ -36,26 +52,34 @@ __all__ = [
     "BranchingParams",
     "Cascade",
     "CascadeError",
+    "CascadeFeaturizer",
     "CascadeFormatError",
     "CascadeSet",
+    "ContentParams",
     "DataOptions",
     "DownloadError",
     "FoldSplit",
     "LoadReport",
+    "TextEncoder",
+    "UserTable",
     "calibrate",
     "cascade_statistics",
+    "claim_groups",
     "class_summary",
     "cross_validation_splits",
     "download_upfd",
     "feature_names",
     "generate",
     "given_split",
+    "group_cross_validation_splits",
+    "group_folds",
     "holdout_split",
     "load_cascades",
     "load_twitter",
     "load_upfd",
     "node_features",
     "observe",
+    "parse_feature_set",
     "statistic_names",
     "statistics_matrix",
     "stratified_folds",

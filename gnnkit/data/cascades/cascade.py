@@ -54,6 +54,9 @@ class Cascade:
             carries no timing (UPFD).
         label: the class name, or ``None`` when unknown.
         features: ``[N, F]`` float32 node features supplied by a loader, or ``None``.
+        users: ``[N]`` object array of user ids (the author of every post, the source's at
+            index 0), or ``None`` when the data names no users (UPFD).
+        text: the source post's text, or ``None`` when the data has none.
     """
 
     source_id: str
@@ -61,6 +64,8 @@ class Cascade:
     delay: np.ndarray | None = None
     label: str | None = None
     features: np.ndarray | None = None
+    users: np.ndarray | None = None
+    text: str | None = None
 
     def __post_init__(self) -> None:
         self.parent = np.asarray(self.parent, dtype=np.int64)
@@ -84,6 +89,10 @@ class Cascade:
             self.features = np.asarray(self.features, dtype=np.float32)
             if self.features.ndim != 2 or self.features.shape[0] != n:
                 raise CascadeError(f"{where}: features must have shape [{n}, F]")
+        if self.users is not None:
+            self.users = np.asarray(self.users, dtype=object)
+            if self.users.shape != (n,):
+                raise CascadeError(f"{where}: users must hold {n} user ids")
 
     @classmethod
     def from_tree(
@@ -93,10 +102,13 @@ class Cascade:
         delay: np.ndarray | None = None,
         label: str | None = None,
         features: np.ndarray | None = None,
+        users: np.ndarray | None = None,
+        text: str | None = None,
     ) -> Cascade:
         """Build a cascade from parent pointers in any node order (one node with parent
         ``-1``; delays, if given, already non-decreasing from parent to child). Nodes are put
-        in canonical order: by delay, then depth, then their given order."""
+        in canonical order: by delay, then depth, then their given order; ``features`` and
+        ``users`` rows follow their nodes."""
         parent = np.asarray(parent, dtype=np.int64)
         roots = np.flatnonzero(parent < 0)
         if roots.size != 1:
@@ -117,6 +129,8 @@ class Cascade:
             delay[order] if delay is not None else None,
             label,
             features[order] if features is not None else None,
+            np.asarray(users, dtype=object)[order] if users is not None else None,
+            text,
         )
 
     @property
@@ -151,4 +165,5 @@ def observe(cascade: Cascade, hours: float | None) -> Cascade:
         parent=cascade.parent[:keep],
         delay=cascade.delay[:keep],
         features=cascade.features[:keep] if cascade.features is not None else None,
+        users=cascade.users[:keep] if cascade.users is not None else None,
     )

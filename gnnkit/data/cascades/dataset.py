@@ -49,6 +49,16 @@ class CascadeSet:
     def timed(self) -> bool:
         return all(c.timed for c in self.cascades)
 
+    @property
+    def has_users(self) -> bool:
+        """Whether every cascade names the user of every post."""
+        return bool(self.cascades) and all(c.users is not None for c in self.cascades)
+
+    @property
+    def has_text(self) -> bool:
+        """Whether the data carries source-post texts (some cascades may lack theirs)."""
+        return any(c.text is not None for c in self.cascades)
+
     def labels(self) -> np.ndarray:
         """Class index of every cascade ``[B]`` int64, ``-1`` where unknown."""
         lookup = {name: i for i, name in enumerate(self.classes)}
@@ -67,13 +77,31 @@ class CascadeSet:
         return [to_data(cascade, self.classes, hours) for cascade in self.cascades]
 
 
-def to_data(cascade: Cascade, classes: Sequence[str], hours: float | None = None) -> Data:
+def structure_features(cascade: Cascade) -> np.ndarray:
+    """:func:`~gnnkit.data.cascades.features.node_features`, then the loader's ``features``:
+    ``[N, F]`` float32, columns :meth:`CascadeSet.node_feature_names`."""
+    x = node_features(cascade)
+    if cascade.features is not None:
+        x = np.concatenate([x, cascade.features], axis=1)
+    return x
+
+
+def to_data(
+    cascade: Cascade,
+    classes: Sequence[str],
+    hours: float | None = None,
+    *,
+    x: np.ndarray | None = None,
+    graph_x: np.ndarray | None = None,
+) -> Data:
     """A cascade as a PyG graph, keeping what had happened ``hours`` after the source
     (``None``: everything).
 
     Attributes of the returned ``Data``:
-        - ``x`` ``[N, F]`` float32: :func:`~gnnkit.data.cascades.features.node_features`, then
-          the loader's ``features``;
+        - ``x`` ``[N, F]`` float32: the given node features of the observed nodes, by
+          default :func:`structure_features`;
+        - ``graph_x`` ``[1, G]`` float32 (only when given): graph-level inputs, such as the
+          source post's text features;
         - ``edge_index`` ``[2, N - 1]`` int64, parent → child;
         - ``root_index`` ``[1]`` int64: the source post's node (a node pointer; batching
           offsets it like ``edge_index``);
@@ -81,17 +109,21 @@ def to_data(cascade: Cascade, classes: Sequence[str], hours: float | None = None
         - ``id`` (str): the source post's identifier.
     """
     seen = observe(cascade, hours)
-    x = node_features(seen)
-    if seen.features is not None:
-        x = np.concatenate([x, seen.features], axis=1)
+    if x is None:
+        x = structure_features(seen)
+    if x.shape[0] != seen.num_nodes:
+        raise ValueError(f"cascade {seen.source_id}: x has {x.shape[0]} rows for {seen.num_nodes}")
     child = np.arange(1, seen.num_nodes)
     edge_index = np.stack([seen.parent[1:], child])
     label = list(classes).index(seen.label) if seen.label is not None else math.nan
-    return Data(
-        x=torch.from_numpy(x),
+    data = Data(
+        x=torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
         edge_index=torch.from_numpy(edge_index),
         root_index=torch.zeros(1, dtype=torch.long),
         y=torch.tensor([[label]], dtype=torch.float32),
         id=seen.source_id,
         num_nodes=seen.num_nodes,
     )
+    if graph_x is not None:
+        data.graph_x = torch.as_tensor(graph_x, dtype=torch.float32).reshape(1, -1)
+    return data

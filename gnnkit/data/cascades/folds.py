@@ -6,6 +6,11 @@ stopping and model choice see only the validation set, so the test fold is score
 model that never saw it. Every item of the training folds lands in exactly one of train and
 validation, every class with two or more training items gives at least one to validation, and
 every :class:`FoldSplit` checks on construction that its three parts are disjoint and non-empty.
+
+With *groups* (e.g. the claims of :func:`~gnnkit.data.cascades.content.claim_groups`),
+:func:`group_cross_validation_splits` keeps every group on one side of each cut, test and
+validation alike: stratified group k-fold (scikit-learn's ``StratifiedGroupKFold``, shuffled
+by the seed), which balances the classes as well as whole groups allow.
 """
 
 from __future__ import annotations
@@ -120,6 +125,56 @@ def cross_validation_splits(
         rest = np.setdiff1d(np.arange(labels.size), test)
         train, val = stratified_holdout(rest, labels, val_fraction, seed + 1 + fold)
         splits.append(FoldSplit.of(fold, train, val, test))
+    return splits
+
+
+def group_folds(labels: np.ndarray, groups: np.ndarray, k: int, seed: int) -> list[np.ndarray]:
+    """Split the indices of ``labels`` into ``k`` folds, each group (``groups`` ``[B]``) in
+    one fold, classes spread as evenly as whole groups allow. Plain :func:`stratified_folds`
+    when every item is its own group."""
+    labels, groups = _labels(labels), np.asarray(groups)
+    if groups.shape != labels.shape:
+        raise ValueError(f"need one group per item, got {groups.shape} for {labels.shape}")
+    n_groups = np.unique(groups).size
+    if n_groups == labels.size:
+        return stratified_folds(labels, k, seed)
+    if k < 2 or n_groups < k:
+        raise ValueError(f"cannot split {n_groups} groups into {k} folds (k >= 2 needed)")
+    if np.bincount(labels).max() < k:
+        raise ValueError(f"cannot split into {k} folds: no class has {k} items")
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    splitter = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():  # a class rarer than k is spread as well as it can be
+        warnings.filterwarnings("ignore", message="The least populated class")
+        return [np.sort(test) for _, test in splitter.split(labels, labels, groups)]
+
+
+def feasible_folds(labels: np.ndarray, groups: np.ndarray, k: int) -> int:
+    """``k``, lowered where :func:`group_folds` could not make that many folds (fewer
+    groups, or no class with ``k`` items), but at least 2."""
+    largest_class = int(np.bincount(_labels(labels)).max())
+    return max(2, min(k, np.unique(groups).size, largest_class))
+
+
+def group_cross_validation_splits(
+    labels: np.ndarray, groups: np.ndarray, k: int, seed: int, val_fraction: float = 0.1
+) -> list[FoldSplit]:
+    """``k`` rounds of stratified group k-fold; each round's validation set is about
+    ``val_fraction`` of its training folds, whole groups again (one of
+    ``round(1 / val_fraction)`` group folds of them)."""
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"a held-out fraction must lie in (0, 1), got {val_fraction}")
+    labels, groups = _labels(labels), np.asarray(groups)
+    splits = []
+    for fold, test in enumerate(group_folds(labels, groups, k, seed)):
+        rest = np.setdiff1d(np.arange(labels.size), test)
+        carve = feasible_folds(labels[rest], groups[rest], round(1 / val_fraction))
+        inner = group_folds(labels[rest], groups[rest], carve, seed + 1 + fold)
+        val = rest[inner[0]]
+        splits.append(FoldSplit.of(fold, np.setdiff1d(rest, val), val, test))
     return splits
 
 

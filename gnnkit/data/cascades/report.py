@@ -35,6 +35,10 @@ QUIRKS: dict[str, str] = {
     ),
     "missing_tree_files": "a labelled cascade whose tree file is missing: cascade skipped",
     "unlabelled_tree_files": "a tree file that label.txt does not name: ignored",
+    "duplicate_texts": "a source text listed again, identical: merged",
+    "conflicting_texts": "a source text listed again with another text: the first is kept",
+    "missing_texts": "a cascade without a source text: its text features are zero",
+    "unknown_text_ids": "a source text of a cascade the data does not hold: ignored",
 }
 
 

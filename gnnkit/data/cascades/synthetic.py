@@ -26,6 +26,17 @@ per-cascade standard deviations. Per-cascade time scales matter: with one class-
 the earliest of hundreds of re-posts come unrealistically fast.
 :data:`TWITTER15` holds the fit on the full Twitter15 set (``datasets/cascades.md`` compares
 the statistics it generates with the measured ones).
+
+**Content** (:class:`ContentParams`, drawn with its own random stream, so the trees are the
+same with or without it). Every post's author is, with probability ``partisan_share``, one of
+the ``partisans`` users of the cascade's class, else one of ``users`` shared users drawn with
+popularity :math:`\propto 1/(r + 10)` for rank :math:`r`. The cascades of a class are dealt
+at random to :math:`\max(1, \mathrm{round}(n_c / \text{claim\_size}))` claims; a claim's
+template holds ``words`` words, each one of the class's ``class_words`` words with probability
+``class_word_share``, else one of ``vocabulary`` shared words; each source post is its claim's
+template with every word replaced by a shared one with probability ``paraphrase``. So text and
+users both carry class signal, near-duplicate posts form claims, and a claim-disjoint split
+sees only the class words generalise. These knobs are illustrative, not fitted to Twitter15.
 """
 
 from __future__ import annotations
@@ -203,6 +214,55 @@ def _delays(rng: np.random.Generator, log_mean: float, log_sd: float, size: int)
     return np.maximum(np.expm1(rng.normal(log_mean, log_sd, size)), 0.0)
 
 
+@dataclass(frozen=True, slots=True)
+class ContentParams:
+    """Who posts and what the source says (see the module docstring)."""
+
+    users: int = 5000
+    partisans: int = 100
+    partisan_share: float = 0.15
+    vocabulary: int = 500
+    class_words: int = 30
+    class_word_share: float = 0.15
+    words: int = 12
+    claim_size: float = 3.0
+    paraphrase: float = 0.25
+
+
+def draw_content(data: CascadeSet, params: ContentParams, rng: np.random.Generator) -> None:
+    """Give every cascade of ``data`` its posts' user ids and a source text, in place (see the
+    module docstring)."""
+    popularity = 1.0 / (np.arange(params.users) + 10.0)
+    popularity /= popularity.sum()
+    shared_words = np.array([f"w{j}" for j in range(params.vocabulary)])
+    for c, name in enumerate(data.classes):
+        members = [cascade for cascade in data.cascades if cascade.label == name]
+        if not members:
+            continue
+        first_partisan = params.users + c * params.partisans
+        class_words = np.array([f"c{c}w{j}" for j in range(params.class_words)])
+        claims = max(1, round(len(members) / params.claim_size))
+        own = rng.random((claims, params.words)) < params.class_word_share
+        templates = np.where(
+            own,
+            rng.choice(class_words, (claims, params.words)),
+            rng.choice(shared_words, (claims, params.words)),
+        )
+        for cascade in members:
+            n = cascade.num_nodes
+            partisan = rng.random(n) < params.partisan_share
+            ids = np.where(
+                partisan,
+                first_partisan + rng.integers(0, params.partisans, n),
+                rng.choice(params.users, n, p=popularity),
+            )
+            cascade.users = np.array([str(i) for i in ids], dtype=object)
+            words = templates[rng.integers(claims)].copy()
+            replaced = rng.random(params.words) < params.paraphrase
+            words[replaced] = rng.choice(shared_words, int(replaced.sum()))
+            cascade.text = " ".join(words)
+
+
 def generate(
     n: int,
     *,
@@ -210,6 +270,7 @@ def generate(
     params: Mapping[str, BranchingParams] | None = None,
     size_scale: float = 1.0,
     max_nodes: int = 3000,
+    content: ContentParams | None = ContentParams(),
 ) -> CascadeSet:
     """``n`` cascades, classes taking turns (balanced), from the calibrated branching process.
 
@@ -220,6 +281,8 @@ def generate(
         size_scale: multiplies the number of the source's direct re-posts (e.g. ``0.1`` for
             small, fast test data).
         max_nodes: the most nodes a cascade keeps (its first in time).
+        content: how users and source texts are drawn (``None``: the cascades carry
+            neither).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -241,7 +304,10 @@ def generate(
         )
         for i in range(n)
     ]
-    return CascadeSet(cascades, classes)
+    data = CascadeSet(cascades, classes)
+    if content is not None:
+        draw_content(data, content, np.random.default_rng([seed, 1]))
+    return data
 
 
 def params_table(params: Mapping[str, BranchingParams]) -> dict[str, dict[str, float]]:

@@ -9,12 +9,19 @@ A data set is a folder with
     one edge a line, ``['uid', 'tweet_id', 'delay_minutes']->['uid', 'tweet_id',
     'delay_minutes']``. The line whose parent is ``['ROOT', 'ROOT', '0.0']`` names the source
     post (normally the first line). A node is identified by its whole triple: a retweet carries
-    the source's tweet id, so tweet ids repeat.
+    the source's tweet id, so tweet ids repeat. Every node keeps its ``uid`` (its post's
+    author).
+``source_tweets.txt`` (optional)
+    one line ``source_id<TAB>text`` per source post. Identical repeated lines are merged; a
+    repeat with another text keeps the first (``conflicting_texts``), and texts of cascades
+    the data does not hold (``unknown_text_ids``) and cascades without a text
+    (``missing_texts``, whose text stays ``None``) are counted in the report.
 
 Real files are irregular; :mod:`gnnkit.data.cascades.tree` lists the rule applied to each quirk
 and :class:`~gnnkit.data.cascades.report.LoadReport` counts them. A line that does not parse,
-a tree without a ROOT line or with two, and a bad label line raise :class:`CascadeFormatError`
-naming the file and line.
+a user or post id that is not a run of letters, digits, ``_``, ``.`` or ``-``, a tree without a
+ROOT line or with two, and a bad label line raise :class:`CascadeFormatError` naming the file
+and line.
 """
 
 from __future__ import annotations
@@ -34,9 +41,11 @@ from gnnkit.data.cascades.tree import build_tree, repair_delays
 TWITTER_CLASSES: tuple[str, ...] = ("non-rumor", "false", "true", "unverified")
 LABEL_FILE = "label.txt"
 TREE_DIR = "tree"
+TEXT_FILE = "source_tweets.txt"
 
 _NODE = r"\[\s*'([^']*)'\s*,\s*'([^']*)'\s*,\s*'([^']*)'\s*\]"
 _EDGE = re.compile(rf"^\s*{_NODE}\s*->\s*{_NODE}\s*$")
+_ID = re.compile(r"[A-Za-z0-9_.-]+")
 
 Node = tuple[str, str, str]
 
@@ -75,8 +84,19 @@ def _delay(path: Path, number: int, value: str) -> float:
     return delay
 
 
+def check_id(path: Path, number: int, kind: str, value: str) -> str:
+    """``value`` if it is a well-formed user or post id, else :class:`CascadeFormatError`."""
+    if _ID.fullmatch(value) is None:
+        raise CascadeFormatError(
+            f"{path}:{number}: malformed {kind} {value!r}: expected letters, digits, '_', '.' "
+            "or '-'"
+        )
+    return value
+
+
 def read_tree(path: Path, source_id: str, label: str | None) -> tuple[Cascade, dict[str, int]]:
-    """One ``tree/<source_id>.txt`` file as a cascade, with its quirk counts."""
+    """One ``tree/<source_id>.txt`` file as a cascade (every node with its user id), with its
+    quirk counts."""
     root: Node | None = None
     root_line = 0
     edges: list[tuple[Node, Node]] = []
@@ -94,6 +114,8 @@ def read_tree(path: Path, source_id: str, label: str | None) -> tuple[Cascade, d
         parent, child = fields[:3], fields[3:]
         for node in (parent, child):
             if node[0] != "ROOT" and node not in delays:
+                check_id(path, number, "user id", node[0])
+                check_id(path, number, "post id", node[1])
                 delays[node] = _delay(path, number, node[2])
         if parent[:2] == ("ROOT", "ROOT"):
             if root is not None:
@@ -109,14 +131,39 @@ def read_tree(path: Path, source_id: str, label: str | None) -> tuple[Cascade, d
     delay, timing = repair_delays(parent, np.array([delays[node] for node in nodes]))
     counts |= timing
     counts["root_id_mismatch"] = int(root[1] != source_id)
-    return Cascade.from_tree(source_id, parent, delay, label), counts
+    users = np.array([node[0] for node in nodes], dtype=object)
+    return Cascade.from_tree(source_id, parent, delay, label, users=users), counts
+
+
+def read_texts(path: Path, known: set[str], report: LoadReport) -> dict[str, str]:
+    """``source_id → text`` from a ``source_tweets.txt``, counting its quirks (see the module
+    docstring) in ``report``; ``known`` holds the ids of the loaded cascades."""
+    texts: dict[str, str] = {}
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        source_id, sep, text = line.partition("\t")
+        if not sep:
+            raise CascadeFormatError(f"{path}:{number}: expected 'source_id<TAB>text', no tab")
+        check_id(path, number, "post id", source_id.strip())
+        source_id, text = source_id.strip(), text.strip()
+        if source_id not in known:
+            report.add({"unknown_text_ids": 1})
+        elif source_id not in texts:
+            texts[source_id] = text
+        elif texts[source_id] == text:
+            report.add({"duplicate_texts": 1})
+        else:
+            report.add({"conflicting_texts": 1})
+    return texts
 
 
 def load_twitter(directory: str | os.PathLike) -> CascadeSet:
     """Load a Twitter15/16 folder (``label.txt`` and ``tree/``), in ``label.txt`` order.
 
     Cascades whose tree file is missing are skipped and listed in the report; tree files that
-    ``label.txt`` does not name are counted and ignored.
+    ``label.txt`` does not name are counted and ignored. Source texts are read from
+    ``source_tweets.txt`` when the folder has one (``CascadeSet.has_text``).
     """
     directory = Path(directory)
     label_path, tree_dir = directory / LABEL_FILE, directory / TREE_DIR
@@ -142,18 +189,28 @@ def load_twitter(directory: str | os.PathLike) -> CascadeSet:
         if path.stem not in labels:
             report.add({"unlabelled_tree_files": 1})
     report.cascades = len(cascades)
+    text_path = directory / TEXT_FILE
+    if text_path.is_file():
+        texts = read_texts(text_path, {c.source_id for c in cascades}, report)
+        for cascade in cascades:
+            cascade.text = texts.get(cascade.source_id)
+            if cascade.text is None:
+                report.add({"missing_texts": 1})
     return CascadeSet(cascades, TWITTER_CLASSES, report)
 
 
 def _node(cascade: Cascade, i: int) -> str:
     tweet = cascade.source_id if i == 0 else f"{cascade.source_id}-{i}"
+    user = cascade.users[i] if cascade.users is not None else str(i)
     delay = 0.0 if cascade.delay is None else float(cascade.delay[i])
-    return f"['{i}', '{tweet}', '{delay!r}']"
+    return f"['{user}', '{tweet}', '{delay!r}']"
 
 
 def write_twitter(cascades: CascadeSet, directory: str | os.PathLike) -> Path:
-    """Write labelled, timed cascades in the Twitter15/16 format (user ids are node numbers,
-    re-post ids ``<source_id>-<node>``); :func:`load_twitter` reads them back unchanged."""
+    """Write labelled, timed cascades in the Twitter15/16 format (re-post ids
+    ``<source_id>-<node>``; user ids are the cascades' own, or node numbers when they have none)
+    and, when the cascades have source texts, ``source_tweets.txt``; :func:`load_twitter`
+    reads them back unchanged."""
     directory = Path(directory)
     unknown = set(cascades.classes) - set(TWITTER_CLASSES)
     if unknown:
@@ -174,4 +231,7 @@ def write_twitter(cascades: CascadeSet, directory: str | os.PathLike) -> Path:
         ]
         (tree_dir / f"{cascade.source_id}.txt").write_text("".join(lines))
     (directory / LABEL_FILE).write_text("".join(label_lines))
+    texts = [f"{c.source_id}\t{c.text}\n" for c in cascades.cascades if c.text is not None]
+    if texts:
+        (directory / TEXT_FILE).write_text("".join(texts), encoding="utf-8")
     return directory

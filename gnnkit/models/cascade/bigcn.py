@@ -8,7 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.models.cascade.common import broadcast_root, drop_edges, graph_index, root_index_of
+from gnnkit.models.cascade.common import (
+    broadcast_root,
+    drop_edges,
+    graph_index,
+    root_index_of,
+    root_inputs,
+)
 from gnnkit.models.registry import register_model
 from gnnkit.nn import GCNConv, Readout
 from gnnkit.nn.graph_call import num_graphs_of
@@ -17,36 +23,49 @@ from gnnkit.nn.graph_call import num_graphs_of
 class DirectedGCN(nn.Module):
     r"""One direction of BiGCN: two GCN layers with root-feature enhancement, mean-pooled.
 
-    With :math:`r` the root of node :math:`i`'s graph and :math:`\Vert` concatenation:
+    With :math:`r` the root of node :math:`i`'s graph, :math:`\Vert` concatenation and
+    :math:`\mathbf{u}` the graph-level inputs (the source post's text; empty without them):
 
     .. math::
         \mathbf{h}^{(1)}_i = \mathrm{GCN}_1(\mathbf{X})_i, \quad
         \tilde{\mathbf{h}}^{(1)}_i = \mathrm{ReLU}\big(\mathbf{h}^{(1)}_i \Vert
-        \mathbf{x}_r\big), \quad
+        \mathbf{x}_r \Vert \mathbf{u}\big), \quad
         \mathbf{h}^{(2)}_i = \mathrm{ReLU}\big(\mathrm{GCN}_2(\tilde{\mathbf{H}}^{(1)})_i\big)
         \Vert \mathbf{h}^{(1)}_r, \quad
         \mathbf{s}_g = \tfrac{1}{|g|}\textstyle\sum_{i \in g} \mathbf{h}^{(2)}_i
 
     Shapes:
-        - **input:** ``x`` ``[N, in]``, ``edge_index`` ``[2, E]``, ``root_index`` ``[B]``,
+        - **input:** ``x`` ``[N, in]``, ``edge_index`` ``[2, E]``, ``root_x`` ``[B, in +
+          graph]`` (root rows joined with the graph-level inputs), ``root_index`` ``[B]``,
           ``batch`` ``[N]``
         - **output:** ``[B, hidden + out]``
     """
 
     def __init__(
-        self, in_channels: int, hidden_channels: int, out_channels: int, dropout: float
+        self,
+        in_channels: int,
+        hidden_channels: int,
+        out_channels: int,
+        dropout: float,
+        graph_channels: int = 0,
     ) -> None:
         super().__init__()
         self.conv1 = GCNConv(in_channels, hidden_channels)
-        self.conv2 = GCNConv(hidden_channels + in_channels, out_channels)
+        self.conv2 = GCNConv(hidden_channels + in_channels + graph_channels, out_channels)
         self.dropout = dropout
         self.readout = Readout("mean")
 
     def forward(
-        self, x: Tensor, edge_index: Tensor, root_index: Tensor, batch: Tensor, num_graphs: int
+        self,
+        x: Tensor,
+        edge_index: Tensor,
+        root_x: Tensor,
+        root_index: Tensor,
+        batch: Tensor,
+        num_graphs: int,
     ) -> Tensor:
         h1 = self.conv1(x, edge_index)
-        h = F.relu(torch.cat([h1, broadcast_root(x, root_index, batch)], dim=1))
+        h = F.relu(torch.cat([h1, root_x.index_select(0, batch)], dim=1))
         h = F.dropout(h, self.dropout, self.training)
         h = F.relu(self.conv2(h, edge_index))
         h = torch.cat([h, broadcast_root(h1, root_index, batch)], dim=1)
@@ -63,7 +82,9 @@ class BiGCN(nn.Module):
         \mathbf{s}^{\mathrm{BU}}_g\big] + \mathbf{b}
 
     While training, each direction drops every edge with probability ``edge_dropout``
-    (DropEdge, as in the paper).
+    (DropEdge, as in the paper). Graph-level inputs :math:`\mathbf{u}` (``graph_x``, the source
+    post's text) enter with the root's features in the root enhancement, as the paper's root
+    enhancement intends for the source post's content.
 
     Args:
         in_channels: node features.
@@ -72,6 +93,7 @@ class BiGCN(nn.Module):
         conv_channels: width of the second GCN layer.
         dropout: dropout between the two layers.
         edge_dropout: DropEdge rate while training.
+        graph_channels: width of the graph-level inputs ``graph_x`` (0: none).
 
     Shapes:
         - **input:** ``Data``/``Batch`` with ``x`` ``[N, in_channels]``, ``edge_index``
@@ -87,10 +109,13 @@ class BiGCN(nn.Module):
         conv_channels: int = 64,
         dropout: float = 0.2,
         edge_dropout: float = 0.2,
+        graph_channels: int = 0,
     ) -> None:
         super().__init__()
-        self.top_down = DirectedGCN(in_channels, hidden_channels, conv_channels, dropout)
-        self.bottom_up = DirectedGCN(in_channels, hidden_channels, conv_channels, dropout)
+        widths = (in_channels, hidden_channels, conv_channels, dropout, graph_channels)
+        self.top_down = DirectedGCN(*widths)
+        self.bottom_up = DirectedGCN(*widths)
+        self.graph_channels = graph_channels
         self.edge_dropout = edge_dropout
         self.norm = nn.BatchNorm1d(in_channels)
         self.classifier = nn.Linear(2 * (hidden_channels + conv_channels), out_channels)
@@ -100,10 +125,11 @@ class BiGCN(nn.Module):
         down = drop_edges(data.edge_index, self.edge_dropout, self.training)
         up = drop_edges(data.edge_index, self.edge_dropout, self.training).flip(0)
         x = self.norm(data.x)
+        root_x = root_inputs(data, x, root_index, self.graph_channels)
         joined = torch.cat(
             [
-                self.top_down(x, down, root_index, batch, num_graphs),
-                self.bottom_up(x, up, root_index, batch, num_graphs),
+                self.top_down(x, down, root_x, root_index, batch, num_graphs),
+                self.bottom_up(x, up, root_x, root_index, batch, num_graphs),
             ],
             dim=1,
         )

@@ -27,6 +27,28 @@ def root_index_of(data: Any) -> Tensor:
     return root_index.view(-1)
 
 
+def graph_inputs(data: Any, graph_channels: int) -> Tensor | None:
+    """The graph-level inputs ``data.graph_x`` ``[B, graph_channels]`` (``None`` when the
+    model reads none), after checking that the data gives as many as the model reads."""
+    graph_x = getattr(data, "graph_x", None)
+    width = 0 if graph_x is None else graph_x.size(-1)
+    if width != graph_channels:
+        raise ValueError(
+            f"the model reads {graph_channels} graph-level input(s) (graph_x), the data gives "
+            f"{width}: build it with graph_channels={width}"
+        )
+    return graph_x
+
+
+def root_inputs(data: Any, x: Tensor, root_index: Tensor, graph_channels: int) -> Tensor:
+    r"""Each graph's root row of ``x`` joined with its graph-level inputs (``data.graph_x``,
+    e.g. the source post's text): :math:`[\mathbf{x}_{r(g)} \Vert \mathbf{u}_g]`,
+    ``[B, F + graph_channels]``."""
+    root = x.index_select(0, root_index)
+    graph_x = graph_inputs(data, graph_channels)
+    return root if graph_x is None else torch.cat([root, graph_x.view(root.size(0), -1)], dim=1)
+
+
 def broadcast_root(h: Tensor, root_index: Tensor, batch: Tensor) -> Tensor:
     r"""Every node gets its graph's root row: :math:`\mathbf{h}_{r(g(i))}`, ``[N, F]``."""
     return h.index_select(0, root_index.index_select(0, batch))

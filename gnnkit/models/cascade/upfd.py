@@ -9,7 +9,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gnnkit.models.cascade.common import graph_index, mlp_head, root_index_of, undirected
+from gnnkit.models.cascade.common import (
+    graph_index,
+    mlp_head,
+    root_index_of,
+    root_inputs,
+    undirected,
+)
 from gnnkit.models.registry import register_model
 from gnnkit.nn import GATConv, GCNConv, Readout, SAGEConv
 from gnnkit.nn.graph_call import num_graphs_of
@@ -26,12 +32,15 @@ class UPFDNet(nn.Module):
         \mathbf{h}^{(l)} = \mathrm{ReLU}\big(\mathrm{Conv}^{(l)}(\mathbf{h}^{(l-1)},
         \mathcal{E})\big), \quad
         \mathbf{z}_g = \mathrm{ReLU}\Big(\mathbf{W}_j\big[\textstyle\bigoplus_{i \in g}
-        \mathbf{h}^{(L)}_i \,\Vert\, \mathrm{ReLU}(\mathbf{W}_r \mathbf{x}_{r(g)})\big]\Big),
+        \mathbf{h}^{(L)}_i \,\Vert\, \mathrm{ReLU}(\mathbf{W}_r [\mathbf{x}_{r(g)} \Vert
+        \mathbf{u}_g])\big]\Big),
         \quad \hat{\mathbf{y}}_g = \mathrm{MLP}(\mathbf{z}_g)
 
     :math:`\mathrm{Conv}` is GCN, GAT or SAGE (``encoder``), :math:`\mathcal{E}` the cascade's
     edges in both directions, :math:`\bigoplus` the ``readout`` (max in UPFD) and
-    :math:`r(g)` the root of graph :math:`g`.
+    :math:`r(g)` the root of graph :math:`g` and :math:`\mathbf{u}_g` its graph-level inputs
+    (``graph_x``, the source post's text; empty without them), which join the news (root)
+    embedding as UPFD's news features do.
 
     Args:
         in_channels: node features.
@@ -41,6 +50,7 @@ class UPFDNet(nn.Module):
         num_layers: encoder layers :math:`L`.
         readout: ``"max"``, ``"mean"`` or ``"sum"``.
         dropout: dropout in the head.
+        graph_channels: width of the graph-level inputs ``graph_x`` (0: none).
 
     Shapes:
         - **input:** ``Data``/``Batch`` with ``x`` ``[N, in_channels]``, ``edge_index``
@@ -57,6 +67,7 @@ class UPFDNet(nn.Module):
         num_layers: int = 2,
         readout: Reduce = "max",
         dropout: float = 0.0,
+        graph_channels: int = 0,
     ) -> None:
         super().__init__()
         if encoder not in ENCODERS:
@@ -69,7 +80,8 @@ class UPFDNet(nn.Module):
         )
         self.readout = Readout(readout)
         self.norm = nn.BatchNorm1d(in_channels)
-        self.root_embedding = nn.Linear(in_channels, hidden_channels)
+        self.graph_channels = graph_channels
+        self.root_embedding = nn.Linear(in_channels + graph_channels, hidden_channels)
         self.join = nn.Linear(2 * hidden_channels, hidden_channels)
         self.head = mlp_head(hidden_channels, hidden_channels, out_channels, dropout)
 
@@ -80,5 +92,6 @@ class UPFDNet(nn.Module):
         for conv in self.convs:
             h = F.relu(conv(h, edge_index))
         pooled = self.readout(h, graph_index(data), num_graphs_of(data))
-        root = F.relu(self.root_embedding(x.index_select(0, root_index_of(data))))
+        root_x = root_inputs(data, x, root_index_of(data), self.graph_channels)
+        root = F.relu(self.root_embedding(root_x))
         return self.head(F.relu(self.join(torch.cat([pooled, root], dim=1))))

@@ -3,7 +3,9 @@
 Each round (a :class:`~gnnkit.data.cascades.folds.FoldSplit`) goes through
 :func:`gnnkit.train.fit` with its own training, validation and test graphs: early stopping and
 the best checkpoint follow the validation split only, and the test graphs are scored once,
-after training, by the best validation model.
+after training, by the best validation model. The graphs are either fixed (one list, sliced by
+each round) or built per round by a :data:`GraphSource` whose features are fitted on that
+round's training split alone (user and text features).
 """
 
 from __future__ import annotations
@@ -24,6 +26,40 @@ from gnnkit.train import TrainConfig, TrainedModel, fit
 from gnnkit.workflows.cascades.scores import classification_scores, summarize
 
 FitFunction = Callable[..., Any]
+
+
+@dataclass(slots=True)
+class FoldGraphs:
+    """One round's graphs and the featurizer settings stored with its model."""
+
+    train: list[Data]
+    val: list[Data]
+    test: list[Data]
+    featurizer: dict[str, Any] | None = None
+
+
+#: Graphs of every cascade (sliced by each round), or a function building a round's graphs.
+GraphSource = Sequence[Data] | Callable[[FoldSplit], FoldGraphs]
+
+
+def fold_graphs(
+    source: GraphSource, split: FoldSplit, featurizer: dict[str, Any] | None = None
+) -> FoldGraphs:
+    """The graphs of round ``split`` from ``source``."""
+    if callable(source):
+        return source(split)
+    parts = ([source[i] for i in getattr(split, name)] for name in ("train", "val", "test"))
+    return FoldGraphs(*parts, featurizer)
+
+
+def input_widths(graphs: Sequence[Data]) -> dict[str, int]:
+    """``in_channels`` (and ``graph_channels`` when the graphs carry ``graph_x``) of a model
+    reading ``graphs``."""
+    widths = {"in_channels": int(graphs[0].x.size(1))}
+    graph_x = getattr(graphs[0], "graph_x", None)
+    if graph_x is not None:
+        widths["graph_channels"] = int(graph_x.size(-1))
+    return widths
 
 
 @dataclass(slots=True)
@@ -50,7 +86,7 @@ def predicted_classes(trained: TrainedModel, graphs: Sequence[Data]) -> np.ndarr
 
 
 def train_folds(
-    graphs: Sequence[Data],
+    graphs: GraphSource,
     splits: Sequence[FoldSplit],
     classes: Sequence[str],
     settings: GNNSettings,
@@ -63,39 +99,33 @@ def train_folds(
 
     Round ``f`` seeds the model's weights and the trainer with ``config.seed + f`` and writes
     its run (checkpoint ``model.pt``, ``metrics.json``, plots) to ``out_dir/fold<f>``.
+    ``graphs`` is a :data:`GraphSource`; ``featurizer`` is stored with fixed graphs.
 
     Returns:
         ``{"test": ..., "val": ..., "per_fold": [...]}``: scores of
         :func:`~gnnkit.workflows.cascades.scores.classification_scores` summarised over rounds, and
         per round its sizes, scores, best epoch, epochs run and training seconds.
     """
-    labels = graph_labels(graphs)
-    hparams = {
-        "in_channels": int(graphs[0].x.size(1)),
-        "out_channels": len(classes),
-        **settings.hparams,
-    }
     per_fold = []
     for split in splits:
+        parts = fold_graphs(graphs, split, featurizer)
+        hparams = {**input_widths(parts.train), "out_channels": len(classes), **settings.hparams}
         config = replace(settings.config, seed=settings.config.seed + split.fold)
         L.seed_everything(config.seed, verbose=False)
         model = build_model(settings.model, hparams)
-        parts = {
-            name: [graphs[i] for i in getattr(split, name)] for name in ("train", "val", "test")
-        }
         result = fit_function(
             model,
-            parts["train"],
-            parts["val"],
-            parts["test"],
+            parts.train,
+            parts.val,
+            parts.test,
             config,
             Path(out_dir) / f"fold{split.fold}",
-            featurizer=featurizer,
+            featurizer=parts.featurizer,
         )
         scores = {
             name: classification_scores(
-                labels[getattr(split, name)],
-                predicted_classes(result.trained, parts[name]),
+                graph_labels(getattr(parts, name)),
+                predicted_classes(result.trained, getattr(parts, name)),
                 classes,
             )
             for name in ("val", "test")
