@@ -63,13 +63,18 @@ def user_feature_names(classes: Sequence[str]) -> tuple[str, ...]:
     return (*(f"user_cred_{name}" for name in classes), "user_log_activity", "user_unknown")
 
 
-def _unique_users(cascade: Cascade) -> np.ndarray:
+def _users_of(cascade: Cascade) -> np.ndarray:
+    """The user ids ``[N]`` of ``cascade``, or a clear error when the data names none."""
     if cascade.users is None:
         raise ValueError(
             f"cascade {cascade.source_id} names no users (e.g. UPFD data), so it has no user "
             "features; use --features structure or text"
         )
-    return np.unique(cascade.users.astype(str))
+    return cascade.users
+
+
+def _unique_users(cascade: Cascade) -> np.ndarray:
+    return np.unique(_users_of(cascade).astype(str))
 
 
 def _credibility(counts: np.ndarray, prior: np.ndarray, smoothing: float) -> np.ndarray:
@@ -128,8 +133,7 @@ class UserTable:
 
     def features(self, cascade: Cascade) -> np.ndarray:
         """User features ``[N, C + 2]`` float32 of every node of ``cascade``."""
-        _unique_users(cascade)
-        return _credibility(self.node_counts(cascade.users), self.prior, self.smoothing)
+        return _credibility(self.node_counts(_users_of(cascade)), self.prior, self.smoothing)
 
     def to_plain(self) -> dict[str, Any]:
         return {
