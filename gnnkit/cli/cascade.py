@@ -8,14 +8,12 @@ Twitter15/16 format) and ``stats`` (per-class statistics, loader report, calibra
 from __future__ import annotations
 
 import argparse
-import functools
 import json
-import sys
-from collections.abc import Callable
 from typing import Any
 
 import torch
 
+from gnnkit.cli.errors import set_handler
 from gnnkit.data.cascades import (
     DataOptions,
     calibrate,
@@ -27,10 +25,10 @@ from gnnkit.data.cascades import (
 from gnnkit.data.cascades.featurizer import FEATURE_SETS, parse_feature_set
 from gnnkit.data.cascades.statistics import format_summary
 from gnnkit.data.cascades.synthetic import params_table
-from gnnkit.data.cascades.upfd import UPFD_FEATURES, DownloadError
+from gnnkit.data.cascades.upfd import UPFD_FEATURES
 from gnnkit.models.cascade import CASCADE_MODELS
 from gnnkit.models.cascade.upfd import ENCODERS
-from gnnkit.train import CheckpointError, TrainConfig
+from gnnkit.train import TrainConfig
 from gnnkit.workflows.cascades.baseline import CLASSIFIERS
 from gnnkit.workflows.cascades.early import parse_hours
 from gnnkit.workflows.cascades.evaluation import GNNSettings
@@ -41,17 +39,6 @@ from gnnkit.workflows.cascades.experiment import (
     run_gnn,
 )
 from gnnkit.workflows.cascades.predict import load_cascade_models, predict_cascades
-
-#: Errors that a user's input causes: reported in one line, without a traceback.
-USER_ERRORS = (
-    ValueError,
-    FileNotFoundError,
-    FileExistsError,
-    ImportError,
-    DownloadError,
-    CheckpointError,
-)
-Handler = Callable[[argparse.Namespace], int]
 
 DATA_HELP = (
     "twitter:DIR (Twitter15/16 folder, with source_tweets.txt for text), upfd:DIR (UPFD raw "
@@ -91,20 +78,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     _add_predict(commands)
     _add_generate(commands)
     _add_stats(commands)
-
-
-def _reporting_errors(name: str, handler: Handler) -> Handler:
-    """``handler``, printing user errors as ``gnnkit cascade NAME: error: ...`` (exit 1)."""
-
-    @functools.wraps(handler)
-    def run(args: argparse.Namespace) -> int:
-        try:
-            return handler(args)
-        except USER_ERRORS as error:
-            print(f"gnnkit cascade {name}: error: {error}", file=sys.stderr)
-            return 1
-
-    return run
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -199,7 +172,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         default=1,
         help="torch CPU threads (1 is fastest for these small graphs on a shared machine)",
     )
-    parser.set_defaults(handler=_reporting_errors("train", run_train))
+    set_handler(parser, run_train)
 
 
 def _add_baseline(commands: argparse._SubParsersAction) -> None:
@@ -217,7 +190,7 @@ def _add_baseline(commands: argparse._SubParsersAction) -> None:
         help="default: forest for --features structure, logistic regression otherwise",
     )
     _add_protocol_options(parser)
-    parser.set_defaults(handler=_reporting_errors("baseline", run_baseline_command))
+    set_handler(parser, run_baseline_command)
 
 
 def _add_predict(commands: argparse._SubParsersAction) -> None:
@@ -246,7 +219,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of --data synthetic")
     parser.add_argument("--out", required=True, help="predictions CSV")
-    parser.set_defaults(handler=_reporting_errors("predict", run_predict))
+    set_handler(parser, run_predict)
 
 
 def _add_generate(commands: argparse._SubParsersAction) -> None:
@@ -263,7 +236,7 @@ def _add_generate(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--size-scale", type=float, default=1.0)
     parser.add_argument("--max-nodes", type=int, default=3000)
-    parser.set_defaults(handler=_reporting_errors("generate", run_generate))
+    set_handler(parser, run_generate)
 
 
 def _add_stats(commands: argparse._SubParsersAction) -> None:
@@ -275,7 +248,7 @@ def _add_stats(commands: argparse._SubParsersAction) -> None:
     )
     _add_data_options(parser)
     parser.add_argument("--seed", type=int, default=0)
-    parser.set_defaults(handler=_reporting_errors("stats", run_stats))
+    set_handler(parser, run_stats)
 
 
 def _load(args: argparse.Namespace) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from gnnkit.cli.errors import set_handler
 from gnnkit.ops import describe_backend
 from gnnkit.symmetry.catalogue import PROBES, certify_all, certify_entry
 from gnnkit.symmetry.certificate import Certificate
@@ -27,7 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also run layers that break a symmetry on purpose and show that each is caught",
     )
-    parser.set_defaults(handler=run)
+    set_handler(parser, run)
 
 
 def format_table(certificates: list[Certificate]) -> str:

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from gnnkit.cli.errors import set_handler
 from gnnkit.data.splits import SPLIT_TYPES
 from gnnkit.train import add_config_arguments, config_from_arguments
 from gnnkit.train.ensemble import FINGERPRINT_LAYERS
@@ -100,7 +101,7 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     model.add_argument("--atom-features", choices=["v2", "rich"], default="v2")
     add_config_arguments(parser, exclude=TRAIN_FIELDS_SET_HERE, defaults={"patience": None})
     parser.add_argument("--out", default="runs/mol", help="output folder")
-    parser.set_defaults(handler=run_train)
+    set_handler(parser, run_train)
 
 
 def _add_model_input_arguments(
@@ -143,7 +144,7 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         help="S stochastic passes per model with dropout on (needs a model trained with dropout)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the MC-dropout draws")
-    parser.set_defaults(handler=run_predict)
+    set_handler(parser, run_predict)
 
 
 def _add_fingerprint(commands: argparse._SubParsersAction) -> None:
@@ -163,7 +164,7 @@ def _add_fingerprint(commands: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--member", type=int, default=0, help="which model of an ensemble (0-based)"
     )
-    parser.set_defaults(handler=run_fingerprint)
+    set_handler(parser, run_fingerprint)
 
 
 def _add_screen(commands: argparse._SubParsersAction) -> None:
@@ -220,7 +221,7 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
     ray.add_argument(
         "--ray-gpus", type=float, help="GPUs per model actor (default: 1 if the cluster has GPUs)"
     )
-    parser.set_defaults(handler=run_screen)
+    set_handler(parser, run_screen)
 
 
 def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
