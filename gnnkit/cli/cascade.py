@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -29,6 +30,7 @@ from gnnkit.data.cascades.upfd import UPFD_FEATURES
 from gnnkit.models.cascade import CASCADE_MODELS
 from gnnkit.models.cascade.upfd import ENCODERS
 from gnnkit.train import TrainConfig
+from gnnkit.train.trainer import CHECKPOINT_DIR
 from gnnkit.workflows.cascades.baseline import CLASSIFIERS
 from gnnkit.workflows.cascades.early import parse_hours
 from gnnkit.workflows.cascades.evaluation import GNNSettings
@@ -197,7 +199,10 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "predict",
         help="classify cascades with a trained run",
-        description="Average the class probabilities of a run's fold models (or one model.pt).",
+        description="Average the class probabilities of a run's fold models (or one model.pt). "
+        "A Twitter15/16 folder needs no label.txt here: every tree/<source_id>.txt is "
+        "classified, and the labels label.txt gives (where present) are written beside the "
+        "predictions and scored.",
     )
     parser.add_argument(
         "--model", required=True, help="a `cascade train` output folder or a model.pt"
@@ -251,12 +256,15 @@ def _add_stats(commands: argparse._SubParsersAction) -> None:
     set_handler(parser, run_stats)
 
 
-def _load(args: argparse.Namespace) -> Any:
+def _load(args: argparse.Namespace, require_labels: bool = True) -> Any:
+    """The ``--data`` cascades, with their loader report printed; ``require_labels=False``
+    also reads unlabelled cascades (see :class:`~gnnkit.data.cascades.DataOptions`)."""
     options = DataOptions(
         upfd_feature=args.upfd_feature,
         synthetic_n=args.synthetic_n,
         synthetic_scale=args.synthetic_scale,
         seed=args.seed,
+        require_labels=require_labels,
     )
     data = load_cascades(args.data, options)
     if data.report is not None:
@@ -297,7 +305,21 @@ def _print_metrics(metrics: dict[str, Any], out: str) -> None:
     print(f"wrote {out}/metrics.json ({metrics['seconds']:.0f} s)")
 
 
+def check_fresh_output(out: str) -> None:
+    """Refuse an ``--out`` folder where a ``cascade train`` run has left fold checkpoints:
+    training cannot resume those folds, and a new run must not mix with them."""
+    folder = Path(out)
+    for pattern in (f"fold*/{CHECKPOINT_DIR}", f"early/hours_*/fold*/{CHECKPOINT_DIR}"):
+        for checkpoints in sorted(folder.glob(pattern)):
+            if checkpoints.is_dir() and any(checkpoints.iterdir()):
+                raise FileExistsError(
+                    f"{out} already holds a cascade training run ({checkpoints} is not empty); "
+                    "choose another --out or delete the folder"
+                )
+
+
 def run_train(args: argparse.Namespace) -> int:
+    check_fresh_output(args.out)
     torch.set_num_threads(args.threads)
     hparams: dict[str, Any] = {"hidden_channels": args.hidden, "dropout": args.dropout}
     if args.model == "upfd":
@@ -326,7 +348,7 @@ def run_baseline_command(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     models = load_cascade_models(args.model, args.features)
-    frame = predict_cascades(models, _load(args), args.observe_hours)
+    frame = predict_cascades(models, _load(args, require_labels=False), args.observe_hours)
     frame.to_csv(args.out, index=False)
     known = frame["label"] != ""
     accuracy = (frame["label"][known] == frame["predicted"][known]).mean() if known.any() else None

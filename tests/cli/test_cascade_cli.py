@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,8 +77,10 @@ def test_every_model_trains_on_synthetic_and_twitter_format_data(
     assert f"{model}: test accuracy" in capsys.readouterr().out
 
 
-def test_early_detection_and_prediction(tmp_path, twitter_dir, capsys) -> None:
-    out = tmp_path / "run"
+@pytest.fixture(scope="module")
+def early_run(tmp_path_factory, twitter_dir) -> Path:
+    """A two-fold upfd run on ``twitter_dir``, with early-detection windows."""
+    out = tmp_path_factory.mktemp("early") / "run"
     argv = [
         "cascade",
         "train",
@@ -94,6 +97,11 @@ def test_early_detection_and_prediction(tmp_path, twitter_dir, capsys) -> None:
         str(out),
     ]
     assert main(argv) == 0
+    return out
+
+
+def test_early_detection_and_prediction(tmp_path, twitter_dir, early_run, capsys) -> None:
+    out = early_run
     metrics = read_metrics(out)
     assert [e["hours"] for e in metrics["early_detection"]] == [0.5, 2.0, None]
     assert set(metrics["early_detection"][0]["test"]["accuracy"]) == {"mean", "std"}
@@ -127,6 +135,79 @@ def test_early_detection_and_prediction(tmp_path, twitter_dir, capsys) -> None:
         str(early),
     ]
     assert main(argv) == 0 and len(pd.read_csv(early)) == 24
+
+
+def predict(model: Path, folder: Path, out: Path) -> pd.DataFrame:
+    """``cascade predict`` of the Twitter15/16 ``folder``, read back."""
+    argv = ["cascade", "predict", "--model", str(model), "--data", f"twitter:{folder}"]
+    assert main([*argv, "--out", str(out)]) == 0
+    return pd.read_csv(out, dtype={"id": str, "label": str}, keep_default_na=False)
+
+
+def test_predict_classifies_trees_without_labels(tmp_path, twitter_dir, early_run, capsys) -> None:
+    full = predict(early_run, twitter_dir, tmp_path / "full.csv").set_index("id")
+    ids = sorted(full.index)[:3]
+    folder = tmp_path / "new"
+    (folder / "tree").mkdir(parents=True)
+    for source_id in ids:
+        shutil.copy(twitter_dir / "tree" / f"{source_id}.txt", folder / "tree")
+    capsys.readouterr()
+    frame = predict(early_run, folder, tmp_path / "new.csv")
+    assert frame["id"].tolist() == ids and frame["label"].tolist() == ["", "", ""]
+    columns = [c for c in full.columns if c != "label"]
+    pd.testing.assert_frame_equal(frame.set_index("id")[columns], full.loc[ids, columns])
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"wrote 3 predictions (2 model(s)) to {tmp_path / 'new.csv'}"
+    )
+
+    (folder / "label.txt").write_text(f"{full.loc[ids[1], 'label']}:{ids[1]}\n")
+    frame = predict(early_run, folder, tmp_path / "some.csv")
+    assert frame["id"].tolist() == [ids[1], ids[0], ids[2]]
+    assert frame["label"].tolist() == [full.loc[ids[1], "label"], "", ""]
+    assert capsys.readouterr().out.splitlines()[-1].endswith(" on 1 labelled")
+
+
+def test_training_skips_and_reports_unlabelled_trees(tmp_path, twitter_dir, capsys) -> None:
+    folder = shutil.copytree(twitter_dir, tmp_path / "twitter")
+    for name in ("extra1", "extra2"):
+        shutil.copy(folder / "tree" / "syn000000.txt", folder / "tree" / f"{name}.txt")
+    out = tmp_path / "run"
+    argv = ["cascade", "train", "--data", f"twitter:{folder}", "--model", "gcnfn", *FAST]
+    assert main([*argv, "--epochs", "1", "--out", str(out)]) == 0
+    assert (
+        "  unlabelled_tree_files: 2 in 2 cascade(s) - a tree file that label.txt does not "
+        "name: cascade skipped (prediction reads it, without a label)"
+    ) in capsys.readouterr().out.splitlines()
+    data = read_metrics(out)["data"]
+    assert data["cascades"] == 24
+    assert data["report"]["skipped"] == {
+        name: f"{folder / 'tree' / name}.txt has no label in label.txt"
+        for name in ("extra1", "extra2")
+    }
+
+
+def test_an_empty_label_file_is_a_one_line_error(tmp_path, twitter_dir, capsys) -> None:
+    folder = shutil.copytree(twitter_dir, tmp_path / "twitter")
+    (folder / "label.txt").write_text("")
+    argv = ["cascade", "train", "--data", f"twitter:{folder}", "--model", "gcnfn", *FAST]
+    assert main([*argv, "--out", str(tmp_path / "run")]) == 1
+    assert capsys.readouterr().err == (
+        f"gnnkit cascade train: error: {folder / 'label.txt'}: no 'label:source_id' line; "
+        "training and evaluation need the label of every cascade\n"
+    )
+
+
+def test_training_into_an_earlier_run_names_what_works(tmp_path, twitter_dir, capsys) -> None:
+    out = tmp_path / "run"
+    checkpoints = out / "early" / "hours_2" / "fold0" / "checkpoints"
+    checkpoints.mkdir(parents=True)
+    (checkpoints / "last.ckpt").write_bytes(b"")
+    argv = ["cascade", "train", "--data", f"twitter:{twitter_dir}", "--model", "gcnfn", *FAST]
+    assert main([*argv, "--observe-hours", "2", "--out", str(out)]) == 1
+    assert capsys.readouterr().err == (
+        f"gnnkit cascade train: error: {out} already holds a cascade training run "
+        f"({checkpoints} is not empty); choose another --out or delete the folder\n"
+    )
 
 
 def test_baseline_writes_the_same_metrics_shape(tmp_path, twitter_dir) -> None:

@@ -3,6 +3,7 @@ writer's round trip."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 from gnnkit.data.cascades import (
     QUIRKS,
     CascadeFormatError,
+    DataOptions,
     generate,
     load_cascades,
     load_twitter,
@@ -93,7 +95,10 @@ def test_each_quirk_is_repaired_by_its_rule_and_counted(quirky: Path) -> None:
     assert report.occurrences == expected
     assert set(expected) == set(QUIRKS)
     assert report.cascades_affected["self_loops"] == 1
-    assert report.skipped == {"300": f"{quirky / 'tree' / '300.txt'} is missing"}
+    assert report.skipped == {
+        "300": f"{quirky / 'tree' / '300.txt'} is missing",
+        "400": f"{quirky / 'tree' / '400.txt'} has no label in label.txt",
+    }
     assert report.cascades == 2 and [c.source_id for c in data.cascades] == ["100", "200"]
     assert "cycles_broken: 1 in 1 cascade(s)" in report.summary()
     assert report.to_dict()["quirks"]["orphan_parents"]["rule"] == QUIRKS["orphan_parents"]
@@ -181,6 +186,61 @@ def test_a_folder_without_label_file_is_explained(tmp_path: Path) -> None:
         load_twitter(tmp_path)
     with pytest.raises(ValueError, match="unknown data 'twiter:x'"):
         load_cascades("twiter:x")
+
+
+def test_prediction_reads_every_tree_and_the_labels_and_texts_it_finds(tmp_path: Path) -> None:
+    trees = {source_id: f"{ROOT}->['a', '{source_id}', '0.0']\n" for source_id in "312"}
+    folder = write_folder(tmp_path / "new", "false:3\n", trees)
+    (folder / "source_tweets.txt").write_text("2\tan unlabelled post\n")
+    data = load_twitter(folder, require_labels=False)
+    assert [(c.source_id, c.label, c.text) for c in data.cascades] == [
+        ("3", "false", None),
+        ("1", None, None),
+        ("2", None, "an unlabelled post"),
+    ]
+    assert data.labels().tolist() == [1, -1, -1] and data.report.skipped == {}
+    assert data.report.occurrences["unlabelled_tree_files"] == 0
+    assert data.report.occurrences["missing_texts"] == 2
+
+    training = load_cascades(f"twitter:{folder}")
+    assert [c.source_id for c in training.cascades] == ["3"]
+    assert training.report.occurrences["unlabelled_tree_files"] == 2
+    assert sorted(training.report.skipped) == ["1", "2"]
+
+    (folder / "label.txt").unlink()
+    options = DataOptions(require_labels=False)
+    unlabelled = load_cascades(f"twitter:{folder}", options)
+    assert [(c.source_id, c.label) for c in unlabelled.cascades] == [
+        ("1", None),
+        ("2", None),
+        ("3", None),
+    ]
+
+
+def test_a_folder_without_cascades_is_explained(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "empty", "\n", {"1": f"{ROOT}->['a', '1', '0.0']\n"})
+    message = f"{folder / 'label.txt'}: no 'label:source_id' line; training and evaluation"
+    with pytest.raises(CascadeFormatError, match=re.escape(message)):
+        load_twitter(folder)
+    (folder / "label.txt").write_text("false:2\n")
+    message = f"{folder}: no cascade to load: no tree file named in label.txt"
+    with pytest.raises(CascadeFormatError, match=re.escape(message)):
+        load_twitter(folder)
+    (folder / "tree" / "1.txt").unlink()
+    (folder / "label.txt").unlink()
+    message = f"{folder}: no cascade to load: no tree file"
+    with pytest.raises(CascadeFormatError, match=re.escape(message) + "$"):
+        load_twitter(folder, require_labels=False)
+
+
+def test_files_may_start_with_a_byte_order_mark(tmp_path: Path) -> None:
+    folder = write_folder(tmp_path / "bom", "false:1\n", {"1": f"{ROOT}->['a', '1', '0.0']\n"})
+    (folder / "source_tweets.txt").write_text("1\tthe claim\n")
+    for path in (folder / "label.txt", folder / "tree" / "1.txt", folder / "source_tweets.txt"):
+        path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    data = load_twitter(folder)
+    assert [(c.source_id, c.label, c.text) for c in data.cascades] == [("1", "false", "the claim")]
+    assert data.cascades[0].users.tolist() == ["a"]
 
 
 def test_generated_cascades_round_trip_through_the_loader(tmp_path: Path) -> None:

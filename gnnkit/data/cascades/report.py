@@ -34,7 +34,10 @@ QUIRKS: dict[str, str] = {
         "the cascade"
     ),
     "missing_tree_files": "a labelled cascade whose tree file is missing: cascade skipped",
-    "unlabelled_tree_files": "a tree file that label.txt does not name: ignored",
+    "unlabelled_tree_files": (
+        "a tree file that label.txt does not name: cascade skipped (prediction reads it, "
+        "without a label)"
+    ),
     "duplicate_texts": "a source text listed again, identical: merged",
     "conflicting_texts": "a source text listed again with another text: the first is kept",
     "missing_texts": "a cascade without a source text: its text features are zero",

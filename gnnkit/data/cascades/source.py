@@ -34,12 +34,15 @@ class DataOptions:
         synthetic_n: cascades to generate.
         synthetic_scale: ``size_scale`` of the generator.
         seed: the generator's seed.
+        require_labels: Twitter15/16: read only the labelled cascades (training); ``False``
+            reads every tree, with ``label.txt`` optional (prediction).
     """
 
     upfd_feature: str | None = None
     synthetic_n: int = 400
     synthetic_scale: float = 1.0
     seed: int = 0
+    require_labels: bool = True
 
 
 def upfd_cache() -> Path:
@@ -59,7 +62,7 @@ def load_cascades(spec: str, options: DataOptions | None = None) -> CascadeSet:
     if kind == "synthetic":
         return generate(options.synthetic_n, seed=options.seed, size_scale=options.synthetic_scale)
     if kind == "twitter":
-        return load_twitter(location)
+        return load_twitter(location, require_labels=options.require_labels)
     if location in UPFD_FILE_IDS and not Path(location).exists():
         return load_upfd(download_upfd(location, upfd_cache()), options.upfd_feature)
     return load_upfd(location, options.upfd_feature)

@@ -4,7 +4,8 @@ A data set is a folder with
 
 ``label.txt``
     one line ``label:source_id``; labels are ``non-rumor``, ``false``, ``true``,
-    ``unverified``.
+    ``unverified``. Training needs it; prediction reads every tree and takes the labels it
+    gives, where it is present.
 ``tree/<source_id>.txt``
     one edge a line, ``['uid', 'tweet_id', 'delay_minutes']->['uid', 'tweet_id',
     'delay_minutes']``. The line whose parent is ``['ROOT', 'ROOT', '0.0']`` names the source
@@ -20,8 +21,9 @@ A data set is a folder with
 Real files are irregular; :mod:`gnnkit.data.cascades.tree` lists the rule applied to each quirk
 and :class:`~gnnkit.data.cascades.report.LoadReport` counts them. A line that does not parse,
 a user or post id that is not a run of letters, digits, ``_``, ``.`` or ``-``, a tree without a
-ROOT line or with two, and a bad label line raise :class:`CascadeFormatError` naming the file
-and line.
+ROOT line or with two, a bad label line and, for training, a ``label.txt`` without labels
+raise :class:`CascadeFormatError` naming the file and line. Every file may start with a UTF-8
+byte order mark.
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ TWITTER_CLASSES: tuple[str, ...] = ("non-rumor", "false", "true", "unverified")
 LABEL_FILE = "label.txt"
 TREE_DIR = "tree"
 TEXT_FILE = "source_tweets.txt"
+#: Reads every file, skipping a UTF-8 byte order mark where one starts it.
+ENCODING = "utf-8-sig"
 
 _NODE = r"\[\s*'([^']*)'\s*,\s*'([^']*)'\s*,\s*'([^']*)'\s*\]"
 _EDGE = re.compile(rf"^\s*{_NODE}\s*->\s*{_NODE}\s*$")
@@ -57,7 +61,7 @@ class CascadeFormatError(ValueError):
 def read_labels(path: Path) -> dict[str, str]:
     """``source_id → label`` from a ``label.txt``, in file order."""
     labels: dict[str, str] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding=ENCODING).splitlines(), start=1):
         if not line.strip():
             continue
         label, sep, source_id = line.strip().partition(":")
@@ -101,7 +105,7 @@ def read_tree(path: Path, source_id: str, label: str | None) -> tuple[Cascade, d
     root_line = 0
     edges: list[tuple[Node, Node]] = []
     delays: dict[Node, float] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding=ENCODING).splitlines(), start=1):
         if not line.strip():
             continue
         match = _EDGE.match(line)
@@ -139,7 +143,7 @@ def read_texts(path: Path, known: set[str], report: LoadReport) -> dict[str, str
     """``source_id → text`` from a ``source_tweets.txt``, counting its quirks (see the module
     docstring) in ``report``; ``known`` holds the ids of the loaded cascades."""
     texts: dict[str, str] = {}
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(path.read_text(encoding=ENCODING).splitlines(), start=1):
         if not line.strip():
             continue
         source_id, sep, text = line.partition("\t")
@@ -158,44 +162,81 @@ def read_texts(path: Path, known: set[str], report: LoadReport) -> dict[str, str
     return texts
 
 
-def load_twitter(directory: str | os.PathLike) -> CascadeSet:
-    """Load a Twitter15/16 folder (``label.txt`` and ``tree/``), in ``label.txt`` order.
+def _read_counted(path: Path, source_id: str, label: str | None, report: LoadReport) -> Cascade:
+    """:func:`read_tree`, its quirks added to ``report``."""
+    cascade, counts = read_tree(path, source_id, label)
+    report.add(counts)
+    return cascade
 
-    Cascades whose tree file is missing are skipped and listed in the report; tree files that
-    ``label.txt`` does not name are counted and ignored. Source texts are read from
-    ``source_tweets.txt`` when the folder has one (``CascadeSet.has_text``).
+
+def _folder_labels(directory: Path, require_labels: bool) -> dict[str, str]:
+    """The labels of ``label.txt`` in ``directory``: needed, and not empty, when
+    ``require_labels``; else ``{}`` when the folder has none."""
+    label_path = directory / LABEL_FILE
+    if not require_labels and not label_path.exists():
+        return {}
+    labels = read_labels(label_path)
+    if require_labels and not labels:
+        raise CascadeFormatError(
+            f"{label_path}: no 'label:source_id' line; training and evaluation need the label "
+            "of every cascade"
+        )
+    return labels
+
+
+def _attach_texts(path: Path, cascades: list[Cascade], report: LoadReport) -> None:
+    """Give every cascade its source text from ``path`` (``source_tweets.txt``)."""
+    texts = read_texts(path, {c.source_id for c in cascades}, report)
+    for cascade in cascades:
+        cascade.text = texts.get(cascade.source_id)
+        if cascade.text is None:
+            report.add({"missing_texts": 1})
+
+
+def load_twitter(directory: str | os.PathLike, *, require_labels: bool = True) -> CascadeSet:
+    """Load a Twitter15/16 folder (``label.txt`` and ``tree/``).
+
+    For training (``require_labels``), the cascades are those of ``label.txt``, in its order:
+    cascades whose tree file is missing are skipped, and so are tree files that ``label.txt``
+    does not name; both are counted and listed in the report. For prediction
+    (``require_labels=False``), ``label.txt`` is optional: its cascades come first, with their
+    labels, then every other tree file, in name order, without a label (``None``). Source texts
+    are read from ``source_tweets.txt`` when the folder has one (``CascadeSet.has_text``).
     """
     directory = Path(directory)
-    label_path, tree_dir = directory / LABEL_FILE, directory / TREE_DIR
-    for needed in (label_path, tree_dir):
-        if not needed.exists():
+    tree_dir = directory / TREE_DIR
+    needed = (directory / LABEL_FILE, tree_dir) if require_labels else (tree_dir,)
+    for path in needed:
+        if not path.exists():
             raise FileNotFoundError(
-                f"{needed} does not exist; a Twitter15/16 folder holds {LABEL_FILE} and "
+                f"{path} does not exist; a Twitter15/16 folder holds {LABEL_FILE} and "
                 f"{TREE_DIR}/<source_id>.txt"
             )
-    labels = read_labels(label_path)
+    labels = _folder_labels(directory, require_labels)
     report = LoadReport(str(directory))
     cascades = []
     for source_id, label in labels.items():
         path = tree_dir / f"{source_id}.txt"
-        if not path.is_file():
+        if path.is_file():
+            cascades.append(_read_counted(path, source_id, label, report))
+        else:
             report.add({"missing_tree_files": 1})
             report.skipped[source_id] = f"{path} is missing"
-            continue
-        cascade, counts = read_tree(path, source_id, label)
-        report.add(counts)
-        cascades.append(cascade)
     for path in sorted(tree_dir.glob("*.txt")):
-        if path.stem not in labels:
+        if path.stem in labels:
+            continue
+        if require_labels:
             report.add({"unlabelled_tree_files": 1})
+            report.skipped[path.stem] = f"{path} has no label in {LABEL_FILE}"
+        else:
+            cascades.append(_read_counted(path, path.stem, None, report))
+    if not cascades:
+        named = f" named in {LABEL_FILE}" if require_labels else ""
+        raise CascadeFormatError(f"{directory}: no cascade to load: no tree file{named}")
     report.cascades = len(cascades)
     text_path = directory / TEXT_FILE
     if text_path.is_file():
-        texts = read_texts(text_path, {c.source_id for c in cascades}, report)
-        for cascade in cascades:
-            cascade.text = texts.get(cascade.source_id)
-            if cascade.text is None:
-                report.add({"missing_texts": 1})
+        _attach_texts(text_path, cascades, report)
     return CascadeSet(cascades, TWITTER_CLASSES, report)
 
 
