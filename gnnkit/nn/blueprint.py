@@ -1,4 +1,4 @@
-r"""Compose a model from blueprint stages and certify it.
+r"""Compose a model from blueprint stages (certified by :mod:`gnnkit.symmetry.blueprint`).
 
 .. math::
     f = H \circ A \circ \sigma_J \circ B_J \circ P_{J-1} \circ \dots \circ P_1 \circ \sigma_1
@@ -19,17 +19,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
-from gnnkit.nn.graph_call import call_on_graph, forward_parameters, num_graphs_of
+from gnnkit.nn.graph_call import call_on_graph, num_graphs_of
 from gnnkit.nn.pool import PooledGraph
-
-if TYPE_CHECKING:
-    from gnnkit.symmetry.certificate import Certificate
 
 POINTWISE_TYPES: tuple[type[nn.Module], ...] = (
     nn.ReLU,
@@ -45,13 +42,6 @@ POINTWISE_TYPES: tuple[type[nn.Module], ...] = (
 )
 NODEWISE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.LayerNorm)
 ROLE_SYMBOLS = {"equivariant": "B", "pointwise": "σ", "coarsening": "P", "readout": "A"}
-#: What each role must preserve under a node permutation.
-ROLE_PROMISE = {
-    "equivariant": "equivariant",
-    "pointwise": "equivariant",
-    "coarsening": "equivariant",
-    "readout": "invariant",
-}
 
 
 class NodeWise(nn.Module):
@@ -181,62 +171,6 @@ class Blueprint(nn.Module):
         for stage in self.stages:
             state = self.apply_stage(stage, state)
         return self.head(state) if self.head is not None else state
-
-    def uses_positions(self) -> bool:
-        return any("pos" in forward_parameters(stage) for stage in self.stages)
-
-    def certify(
-        self,
-        data: Any,
-        *,
-        trials: int = 8,
-        atol: float = 1e-5,
-        seed: int = 0,
-        name: str | None = None,
-    ) -> list[Certificate]:
-        """Certify every stage against its role's promise, then the whole model.
-
-        Returns one :class:`~gnnkit.symmetry.Certificate` per stage (checked on the graph that
-        reaches it), one for the whole model (permutation-invariant), and — when ``data`` has
-        ``pos`` and a stage reads it — one E(3) certificate for the whole model. ``name``
-        labels the rows (default: the chain of stage symbols).
-        """
-        from gnnkit.symmetry import check_euclidean, check_permutation
-        from gnnkit.symmetry.certificate import module_name
-
-        whole = name or f"{type(self).__name__}({' → '.join(ROLE_SYMBOLS[r] for r in self.roles)})"
-        certificates = []
-        state: GraphState | Tensor = GraphState.from_graph(data)
-        was_training = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                for index, (stage, role) in enumerate(zip(self.stages, self.roles)):
-                    certificate = check_permutation(
-                        stage,
-                        state.to_data(),
-                        trials=trials,
-                        atol=atol,
-                        seed=seed,
-                        output_level="graph" if role == "readout" else "node",
-                        name=f"{whole} [{index}:{ROLE_SYMBOLS[role]} {module_name(stage)}]",
-                    )
-                    certificates.append(certificate.expecting(ROLE_PROMISE[role]))
-                    state = self.apply_stage(stage, state)
-        finally:
-            self.train(was_training)
-        certificates.append(
-            check_permutation(
-                self, data, trials=trials, atol=atol, seed=seed, name=whole
-            ).expecting("invariant")
-        )
-        if getattr(data, "pos", None) is not None and self.uses_positions():
-            certificates.append(
-                check_euclidean(self, data, trials=trials, seed=seed, name=whole).expecting(
-                    "invariant"
-                )
-            )
-        return certificates
 
     def __repr__(self) -> str:
         parts = [f"{ROLE_SYMBOLS[r]}: {s!r}" for s, r in zip(self.stages, self.roles)]

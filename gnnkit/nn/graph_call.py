@@ -1,8 +1,9 @@
 """Call a graph module with the tensors its ``forward`` names.
 
-gnnkit layers take plain tensors (``x``, ``edge_index``, ``edge_attr``, ``pos``, ``batch``,
-``num_graphs``) as PyG convolutions do; whole models take one ``Data``/``Batch`` object. The
-blueprint composer and the symmetry certificates call both kinds through :func:`call_on_graph`.
+gnnkit layers take plain tensors (``x``, ``edge_index``, ``edge_attr``, ``rev_edge_index``,
+``pos``, ``batch``, ``num_graphs``) as PyG convolutions do; whole models take one
+``Data``/``Batch`` object. The blueprint composer and the symmetry certificates call both kinds
+through :func:`call_on_graph`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,15 @@ from typing import Any
 
 from torch import Tensor, nn
 
-GRAPH_ARGUMENTS: tuple[str, ...] = ("x", "edge_index", "edge_attr", "pos", "batch", "num_graphs")
+GRAPH_ARGUMENTS: tuple[str, ...] = (
+    "x",
+    "edge_index",
+    "edge_attr",
+    "rev_edge_index",
+    "pos",
+    "batch",
+    "num_graphs",
+)
 GRAPH_OBJECT_ARGUMENTS: tuple[str, ...] = ("data", "batch_data", "graph")
 
 

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch_geometric.data import Batch, Data
+
+from gnnkit.data.molecules.graph import MoleculeGraph
+from gnnkit.nn.conv.dmpnn import find_reverse_edges
 
 
 def random_graph(
@@ -19,6 +24,10 @@ def random_graph(
     ``x`` ``[N, in_channels]``, edge features ``edge_attr`` ``[E, edge_dim]`` (the same for both
     directions of an edge) and coordinates ``pos`` ``[N, dim]``.
 
+    Edges are sorted by target, then source: the order PyG's aggregations over sorted indices
+    (such as ``aggr="lstm"``) need, so such a layer runs on the given graph and its
+    certificate, not an error, shows what relabelling does to it.
+
     The graph is in general position: no two nodes are *closed twins* (adjacent with the same
     other neighbours). Closed twins get bit-for-bit equal sums over ``N(i) ∪ {i}``, and a hard
     selection such as top-k pooling must then pick one of them by storage order, so a
@@ -31,11 +40,12 @@ def random_graph(
             break
     source, target = upper.nonzero(as_tuple=True)
     edge_index = torch.cat([torch.stack([source, target]), torch.stack([target, source])], dim=1)
-    attr = torch.randn(source.numel(), edge_dim, generator=generator)
+    attr = torch.randn(source.numel(), edge_dim, generator=generator).repeat(2, 1)
+    order = torch.argsort(edge_index[1] * num_nodes + edge_index[0])
     return Data(
         x=torch.randn(num_nodes, in_channels, generator=generator),
-        edge_index=edge_index,
-        edge_attr=torch.cat([attr, attr], dim=0),
+        edge_index=edge_index[:, order],
+        edge_attr=attr[order],
         pos=2.0 * torch.randn(num_nodes, dim, generator=generator),
     )
 
@@ -50,9 +60,12 @@ def random_graph_batch(
     edge_prob: float = 0.4,
     dim: int = 3,
     seed: int = 0,
+    transform: Callable[[Data], Data] | None = None,
 ) -> Batch:
     """A reproducible batch of random graphs whose node, edge and graph counts all differ (so a
-    certificate can tell node-, edge- and graph-level outputs apart)."""
+    certificate can tell node-, edge- and graph-level outputs apart); ``transform`` (such as
+    :func:`as_molecule` or :func:`as_cascade`) turns each :func:`random_graph` into the
+    graph a model reads before batching."""
     generator = torch.Generator().manual_seed(seed)
     while True:
         graphs = [
@@ -66,6 +79,19 @@ def random_graph_batch(
             )
             for _ in range(num_graphs)
         ]
-        batch = Batch.from_data_list(graphs)
+        batch = Batch.from_data_list([transform(g) for g in graphs] if transform else graphs)
         if len({batch.num_nodes, batch.num_edges, num_graphs}) == 3:
             return batch
+
+
+def as_molecule(graph: Data) -> MoleculeGraph:
+    """``graph`` as a :class:`~gnnkit.data.molecules.MoleculeGraph`: its ``rev_edge_index``
+    ``[E]`` points every directed edge at the opposite one, as the D-MPNN reads it."""
+    reverse = find_reverse_edges(graph.edge_index, graph.num_nodes)
+    return MoleculeGraph(**graph.to_dict(), rev_edge_index=reverse)
+
+
+def as_cascade(graph: Data) -> Data:
+    """``graph`` as a propagation cascade: its source post, ``root_index`` ``[1]``, is node 0 as
+    in gnnkit's cascade graphs (a node pointer, offset when batched)."""
+    return Data(**graph.to_dict(), root_index=torch.zeros(1, dtype=torch.long))

@@ -14,7 +14,7 @@ from gnnkit.models import (
     model_spec,
     register_model,
 )
-from gnnkit.symmetry import check_permutation, random_graph_batch
+from gnnkit.symmetry import certify_blueprint, check_permutation, random_graph_batch
 
 HPARAMS = {"in_channels": 8, "out_channels": 3, "hidden_channels": 16, "num_layers": 2}
 
@@ -60,7 +60,7 @@ def test_graph_gin_is_permutation_invariant() -> None:
     model = build_model("gin", {**HPARAMS, "readout": "mean", "dropout": 0.5})
     certificate = check_permutation(model, random_graph_batch(4))
     assert certificate.kind == "invariant" and certificate.passed, certificate
-    assert all(c.passed for c in model.certify(random_graph_batch(3, seed=1)))
+    assert all(c.passed for c in certify_blueprint(model, random_graph_batch(3, seed=1)))
 
 
 def test_graph_gin_reset_parameters_redraws_weights() -> None:

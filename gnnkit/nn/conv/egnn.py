@@ -103,7 +103,7 @@ class EGNNConv(nn.Module):
                 raise ValueError(
                     f"{self!r} was built with edge_dim={self.edge_dim}: pass edge_attr"
                 )
-            edge_input.append(edge_attr.view(edge_attr.size(0), -1))
+            edge_input.append(edge_attr.reshape(edge_attr.size(0), self.edge_dim))
         messages = self.edge_mlp(torch.cat(edge_input, dim=-1))  # [E, hidden]
 
         if self.update_coordinates:
