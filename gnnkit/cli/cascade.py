@@ -165,8 +165,17 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--patience", type=int, default=10, help="early-stopping patience")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=5e-3, help="peak learning rate")
-    parser.add_argument("--hidden", type=int, default=64, help="hidden width")
-    parser.add_argument("--dropout", type=float, default=0.2)
+    parser.add_argument(
+        "--hidden", type=int, help="hidden width; unset: the paper's (64, upfd 128)"
+    )
+    parser.add_argument(
+        "--dropout", type=float, help="dropout rate; unset: the paper's (0.5, upfd 0)"
+    )
+    parser.add_argument(
+        "--input-norm",
+        action="store_true",
+        help="batch-normalise the node features before the network (none of the papers does)",
+    )
     parser.add_argument("--encoder", choices=sorted(ENCODERS), default="sage", help="upfd only")
     parser.add_argument(
         "--threads",
@@ -321,7 +330,10 @@ def check_fresh_output(out: str) -> None:
 def run_train(args: argparse.Namespace) -> int:
     check_fresh_output(args.out)
     torch.set_num_threads(args.threads)
-    hparams: dict[str, Any] = {"hidden_channels": args.hidden, "dropout": args.dropout}
+    given = {"hidden_channels": args.hidden, "dropout": args.dropout}
+    hparams: dict[str, Any] = {name: value for name, value in given.items() if value is not None}
+    if args.input_norm:
+        hparams["input_norm"] = True
     if args.model == "upfd":
         hparams["encoder"] = args.encoder
     config = TrainConfig(

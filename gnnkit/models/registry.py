@@ -77,6 +77,21 @@ def build_model(name: str, hparams: Mapping[str, Any] | None = None) -> nn.Modul
     return model
 
 
+def checkpoint_hparams(
+    name: str, hparams: Mapping[str, Any], state_dict: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The hyper-parameters that rebuild model ``name`` from a checkpoint's ``hparams`` and
+    ``state_dict``.
+
+    A model class may define ``upgrade_hparams(hparams, state_dict) -> hparams`` for
+    checkpoints written before one of its hyper-parameters existed: it restores the behaviour
+    they were trained with, or raises ``ValueError`` saying why they cannot be rebuilt. Other
+    models get ``hparams`` unchanged.
+    """
+    upgrade = getattr(_MODELS.get(name), "upgrade_hparams", None)
+    return dict(hparams) if upgrade is None else upgrade(dict(hparams), state_dict)
+
+
 def model_spec(model: nn.Module) -> ModelSpec:
     """The :class:`ModelSpec` of a model made by :func:`build_model`."""
     spec = getattr(model, SPEC_ATTRIBUTE, None)

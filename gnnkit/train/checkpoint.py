@@ -32,7 +32,7 @@ from torch import Tensor, nn
 
 import gnnkit
 from gnnkit.models import build_model, model_spec
-from gnnkit.models.registry import is_plain_data
+from gnnkit.models.registry import checkpoint_hparams, is_plain_data
 from gnnkit.train.predict import TrainedModel
 from gnnkit.train.scaling import TargetScaler
 from gnnkit.train.tasks import Task
@@ -137,7 +137,8 @@ def _read(path: Path) -> dict[str, Any]:
 
 def _build(path: Path, payload: dict[str, Any]) -> nn.Module:
     try:
-        model = build_model(payload["model"], payload["hparams"])
+        hparams = checkpoint_hparams(payload["model"], payload["hparams"], payload["state_dict"])
+        model = build_model(payload["model"], hparams)
     except (KeyError, TypeError, ValueError) as error:
         raise CheckpointError(
             f"checkpoint {path}: cannot rebuild model {payload['model']!r}: {error}"

@@ -300,12 +300,13 @@ def test_user_errors_are_one_line_messages(tmp_path, capsys) -> None:
 def test_features_and_claim_split_from_the_command_line(tmp_path, twitter_dir, capsys) -> None:
     out = tmp_path / "run"
     argv = ["cascade", "train", "--data", f"twitter:{twitter_dir}", "--model", "bigcn", *FAST]
-    argv += ["--features", "all", "--split", "claim", "--text-dims", "4", "--out", str(out)]
-    assert main(argv) == 0
+    argv += ["--features", "all", "--split", "claim", "--text-dims", "4", "--input-norm"]
+    assert main([*argv, "--out", str(out)]) == 0
     metrics = read_metrics(out)
     assert metrics["features"]["groups"] == ["structure", "users", "text"]
     assert metrics["protocol"]["split"] == "claim" and metrics["protocol"]["groups"] >= 2
-    assert metrics["hparams"] == {"hidden_channels": 8, "dropout": 0.2}
+    # no --dropout: the model's own (the paper's) default applies
+    assert metrics["hparams"] == {"hidden_channels": 8, "input_norm": True}
     predictions = tmp_path / "predictions.csv"
     argv = ["cascade", "predict", "--model", str(out), "--data", f"twitter:{twitter_dir}"]
     assert main([*argv, "--features", "all", "--out", str(predictions)]) == 0

@@ -87,6 +87,22 @@ def test_sparse_reader_matches_scipy(tmp_path: Path) -> None:
     sparse.save_npz(tmp_path / "coo.npz", sparse.coo_matrix(dense))
     np.testing.assert_array_equal(read_sparse_npz(tmp_path / "csr.npz"), dense)
     np.testing.assert_array_equal(read_sparse_npz(tmp_path / "coo.npz"), dense)
+    sparse.save_npz(tmp_path / "csc.npz", sparse.csc_matrix(dense))
+    np.testing.assert_array_equal(read_sparse_npz(tmp_path / "csc.npz"), dense)
+
+
+def test_malformed_sparse_files_are_named(tmp_path: Path) -> None:
+    """Garbage, an unknown format and indices outside the shape are format errors naming the
+    file, never a crash or a silently wrong matrix."""
+    (tmp_path / "garbage.npz").write_text("not an npz file")
+    parts = {"shape": np.array([2, 2]), "data": np.array([1.0])}
+    np.savez(tmp_path / "unknown.npz", format=np.array(b"xyz"), **parts)
+    outside = {"indices": np.array([5]), "indptr": np.array([0, 1, 1])}
+    np.savez(tmp_path / "outside.npz", format=np.array(b"csr"), **parts, **outside)
+    for name in ("garbage", "unknown", "outside"):
+        path = tmp_path / f"{name}.npz"
+        with pytest.raises(CascadeFormatError, match=rf"{name}\.npz: not a readable SciPy sparse"):
+            read_sparse_npz(path)
 
 
 @pytest.mark.parametrize(

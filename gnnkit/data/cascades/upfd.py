@@ -29,6 +29,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 
 from gnnkit.data.cascades.cascade import Cascade
 from gnnkit.data.cascades.dataset import CascadeSet
@@ -71,20 +72,20 @@ def raw_folder(directory: str | os.PathLike) -> Path:
 
 
 def read_sparse_npz(path: Path) -> np.ndarray:
-    """A SciPy ``save_npz`` file (CSR or COO) as a dense float32 array, without SciPy."""
-    with np.load(path, allow_pickle=False) as arrays:
-        kind = arrays["format"].item()
-        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-        shape = tuple(int(v) for v in arrays["shape"])
-        dense = np.zeros(shape, dtype=np.float32)
-        if kind == "csr":
-            rows = np.repeat(np.arange(shape[0]), np.diff(arrays["indptr"]))
-            np.add.at(dense, (rows, arrays["indices"]), arrays["data"])
-        elif kind == "coo":
-            np.add.at(dense, (arrays["row"], arrays["col"]), arrays["data"])
-        else:
-            raise CascadeFormatError(f"{path}: sparse format {kind!r} is not read (csr, coo)")
-    return dense
+    """A SciPy ``save_npz`` file (any format SciPy writes) as a dense float32 array
+    ``[rows, columns]``, duplicates summed.
+
+    Raises:
+        CascadeFormatError: naming the file, when it is not such a file, or its indices lie
+            outside its shape (checked by the conversion to COO, before anything is written).
+    """
+    try:
+        matrix = sparse.load_npz(path).tocoo()
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as error:
+        raise CascadeFormatError(
+            f"{path}: not a readable SciPy sparse matrix (save_npz) file: {error}"
+        ) from error
+    return matrix.toarray().astype(np.float32, copy=False)
 
 
 def read_edges(path: Path, num_nodes: int) -> np.ndarray:

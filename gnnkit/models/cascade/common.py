@@ -1,7 +1,9 @@
-"""Pieces the cascade classifiers share: graph indices, the root's rows and edge directions."""
+"""Pieces the cascade classifiers share: graph indices, the root's rows, edge directions and
+the optional input normalisation."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -81,3 +83,34 @@ def mlp_head(
         nn.Dropout(dropout),
         nn.Linear(hidden_channels, out_channels),
     )
+
+
+def input_batch_norm(in_channels: int, enabled: bool) -> nn.Module:
+    r"""``BatchNorm1d`` over the node features when ``enabled`` (none of the papers has it),
+    else the identity: :math:`\bar{\mathbf{x}}_i = \boldsymbol{\gamma} \odot
+    (\mathbf{x}_i - \boldsymbol{\mu}) / \sqrt{\boldsymbol{\sigma}^2 + \epsilon} +
+    \boldsymbol{\beta}` with the batch's node statistics while training and running ones in
+    eval. Training with it needs more than one node per batch. ``[N, F] -> [N, F]``."""
+    return nn.BatchNorm1d(in_channels) if enabled else nn.Identity()
+
+
+def upgrade_input_norm(
+    model: str, hparams: dict[str, Any], state_dict: Mapping[str, Any], changed: str | None
+) -> dict[str, Any]:
+    """The ``upgrade_hparams`` of the cascade models (see
+    :func:`gnnkit.models.registry.checkpoint_hparams`).
+
+    Before ``input_norm`` existed the cascade models always batch-normalised their inputs: a
+    checkpoint whose weights hold the norm (``norm.running_mean``) but whose hyper-parameters
+    do not name ``input_norm`` is such a checkpoint. It is rebuilt with ``input_norm=True`` when
+    nothing else changed (``changed`` is ``None``); otherwise ``changed`` says what did, and it
+    is refused with a ``ValueError``.
+    """
+    if "input_norm" in hparams or "norm.running_mean" not in state_dict:
+        return hparams
+    if changed is not None:
+        raise ValueError(
+            f"it was written by an earlier gnnkit whose {model} differed from its paper "
+            f"({changed}), so its weights cannot reproduce its predictions; retrain it"
+        )
+    return {**hparams, "input_norm": True}

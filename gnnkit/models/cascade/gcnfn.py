@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -11,10 +12,12 @@ from torch import Tensor, nn
 from gnnkit.models.cascade.common import (
     graph_index,
     graph_inputs,
+    input_batch_norm,
     mlp_head,
     root_index_of,
     root_inputs,
     undirected,
+    upgrade_input_norm,
 )
 from gnnkit.models.registry import register_model
 from gnnkit.nn import GATConv, Readout
@@ -25,19 +28,35 @@ from gnnkit.nn.graph_call import num_graphs_of
 class GCNFN(nn.Module):
     r"""Graph-attention layers, mean pooling and an MLP head, with SELU activations.
 
+    With :math:`\mathbf{h}^{(0)} = \mathbf{X}` the input node features:
+
     .. math::
         \mathbf{h}^{(l)} = \mathrm{SELU}\big(\mathrm{GAT}^{(l)}(\mathbf{h}^{(l-1)},
-        \mathcal{E})\big), \qquad
-        \hat{\mathbf{y}}_g = \mathrm{MLP}\Big(\frac{1}{|g|}\textstyle\sum_{i \in g}
-        \mathbf{h}^{(L)}_i\Big)
+        \mathcal{E})\big), \quad
+        \mathbf{p}_g = \mathrm{SELU}\Big(\frac{1}{|g|}\textstyle\sum_{i \in g}
+        \mathbf{h}^{(L)}_i\Big), \quad
+        \hat{\mathbf{y}}_g = \mathbf{W}_2\,\mathrm{Dropout}\big(\mathrm{SELU}(\mathbf{W}_1
+        \mathbf{p}_g + \mathbf{b}_1)\big) + \mathbf{b}_2
 
-    :math:`\mathcal{E}` holds the cascade's edges in both directions (``undirected=True``,
-    as Monti et al.) or parent → child only.
+    as GNN-FakeNews' ``gcnfn.py`` implements Monti et al. (2019): two GAT layers
+    (:class:`~gnnkit.nn.GATConv`, one head), mean pooling, SELU, a hidden layer of half the
+    width with SELU and dropout 0.5, and the output layer (the defaults; widths 64 and 32 as in
+    the paper, where GNN-FakeNews uses 256 and 128).
+    :math:`\mathcal{E}` holds the cascade's edges in both directions (``undirected=True``, as
+    GNN-FakeNews' ``ToUndirected``) or parent → child only.
 
-    With graph-level inputs :math:`\mathbf{u}` (``graph_channels > 0``: ``graph_x``, the source
-    post's text) the news enters at the root, as in the ``concat`` variant of GNN-FakeNews'
-    GCNFN: the head reads :math:`\big[\frac{1}{|g|}\sum_{i \in g} \mathbf{h}^{(L)}_i \Vert
-    \mathrm{ReLU}(\mathbf{W}_r[\mathbf{x}_r \Vert \mathbf{u}])\big]`.
+    Departures, each optional or outside the paper's setting:
+
+    - with graph-level inputs :math:`\mathbf{u}` (``graph_channels > 0``: ``graph_x``, the
+      source post's text) the news enters at the root, as in the ``concat`` variant of
+      GNN-FakeNews' GCNFN, but joined before the head: :math:`\mathbf{p}_g` becomes
+      :math:`\big[\mathbf{p}_g \Vert \mathrm{ReLU}(\mathbf{W}_r[\mathbf{x}_r \Vert
+      \mathbf{u}_g] + \mathbf{b}_r)\big]` (GNN-FakeNews joins the news after the hidden layer's
+      dropout and passes the join through that same hidden layer again, with ReLU);
+    - ``heads > 1`` splits each layer's width over that many concatenated heads;
+    - ``input_norm=True`` batch-normalises :math:`\mathbf{X}` first
+      (:func:`~gnnkit.models.cascade.common.input_batch_norm`; the root row then is
+      :math:`\bar{\mathbf{x}}_r`).
 
     Args:
         in_channels: node features.
@@ -48,6 +67,7 @@ class GCNFN(nn.Module):
         dropout: dropout in the head.
         undirected: pass messages both ways along the cascade.
         graph_channels: width of the graph-level inputs ``graph_x`` (0: none).
+        input_norm: batch-normalise the node features first (not in the paper).
 
     Shapes:
         - **input:** ``Data``/``Batch`` with ``x`` ``[N, in_channels]``, ``edge_index``
@@ -62,9 +82,10 @@ class GCNFN(nn.Module):
         hidden_channels: int = 64,
         num_layers: int = 2,
         heads: int = 1,
-        dropout: float = 0.0,
+        dropout: float = 0.5,
         undirected: bool = True,
         graph_channels: int = 0,
+        input_norm: bool = False,
     ) -> None:
         super().__init__()
         if num_layers < 1 or hidden_channels % heads:
@@ -79,7 +100,7 @@ class GCNFN(nn.Module):
         )
         self.activation = nn.SELU()
         self.readout = Readout("mean")
-        self.norm = nn.BatchNorm1d(in_channels)
+        self.norm = input_batch_norm(in_channels, input_norm)
         self.graph_channels = graph_channels
         self.root_embedding = (
             nn.Linear(in_channels + graph_channels, hidden_channels) if graph_channels else None
@@ -87,12 +108,19 @@ class GCNFN(nn.Module):
         head_in = hidden_channels * (2 if graph_channels else 1)
         self.head = mlp_head(head_in, hidden_channels // 2, out_channels, dropout, nn.SELU)
 
+    @staticmethod
+    def upgrade_hparams(hparams: dict[str, Any], state_dict: Mapping[str, Any]) -> dict[str, Any]:
+        """Checkpoints from before ``input_norm`` also lacked the SELU after pooling: refused."""
+        return upgrade_input_norm(
+            "gcnfn", hparams, state_dict, changed="it had no SELU after the mean pooling"
+        )
+
     def forward(self, data: Any) -> Tensor:
         edge_index = undirected(data.edge_index) if self.undirected else data.edge_index
         x = h = self.norm(data.x)
         for conv in self.convs:
             h = self.activation(conv(h, edge_index))
-        pooled = self.readout(h, graph_index(data), num_graphs_of(data))
+        pooled = self.activation(self.readout(h, graph_index(data), num_graphs_of(data)))
         if self.root_embedding is None:
             graph_inputs(data, 0)
             return self.head(pooled)

@@ -3,6 +3,7 @@ embedding (Dou et al., SIGIR 2021)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -11,10 +12,11 @@ from torch import Tensor, nn
 
 from gnnkit.models.cascade.common import (
     graph_index,
-    mlp_head,
+    input_batch_norm,
     root_index_of,
     root_inputs,
     undirected,
+    upgrade_input_norm,
 )
 from gnnkit.models.registry import register_model
 from gnnkit.nn import GATConv, GCNConv, Readout, SAGEConv
@@ -26,21 +28,34 @@ ENCODERS: dict[str, type[nn.Module]] = {"gcn": GCNConv, "gat": GATConv, "sage": 
 
 @register_model("upfd")
 class UPFDNet(nn.Module):
-    r"""GNN encoder, graph pooling, and the root's embedding concatenated before the head.
+    r"""GNN encoder, graph pooling, and the root's embedding concatenated before the output.
+
+    With :math:`\mathbf{h}^{(0)} = \mathbf{X}` the input node features:
 
     .. math::
         \mathbf{h}^{(l)} = \mathrm{ReLU}\big(\mathrm{Conv}^{(l)}(\mathbf{h}^{(l-1)},
         \mathcal{E})\big), \quad
         \mathbf{z}_g = \mathrm{ReLU}\Big(\mathbf{W}_j\big[\textstyle\bigoplus_{i \in g}
         \mathbf{h}^{(L)}_i \,\Vert\, \mathrm{ReLU}(\mathbf{W}_r [\mathbf{x}_{r(g)} \Vert
-        \mathbf{u}_g])\big]\Big),
-        \quad \hat{\mathbf{y}}_g = \mathrm{MLP}(\mathbf{z}_g)
+        \mathbf{u}_g] + \mathbf{b}_r)\big] + \mathbf{b}_j\Big),
+        \quad \hat{\mathbf{y}}_g = \mathbf{W}_o\,\mathrm{Dropout}(\mathbf{z}_g) + \mathbf{b}_o
 
     :math:`\mathrm{Conv}` is GCN, GAT or SAGE (``encoder``), :math:`\mathcal{E}` the cascade's
-    edges in both directions, :math:`\bigoplus` the ``readout`` (max in UPFD) and
-    :math:`r(g)` the root of graph :math:`g` and :math:`\mathbf{u}_g` its graph-level inputs
-    (``graph_x``, the source post's text; empty without them), which join the news (root)
-    embedding as UPFD's news features do.
+    edges in both directions, :math:`\bigoplus` the ``readout`` and :math:`r(g)` the root of
+    graph :math:`g`. The defaults are UPFD's (GNN-FakeNews' ``gnn.py`` with ``concat``): one
+    SAGE layer of width 128, max pooling, the news (root) embedding joined with
+    :math:`\mathbf{W}_j`, and no dropout.
+
+    Departures, each optional or outside the paper's setting:
+
+    - :math:`\mathbf{u}_g`, the graph-level inputs (``graph_x``, the source post's text; empty
+      without them), join the root's node features in the news embedding, as UPFD's news
+      features do;
+    - ``num_layers > 1`` stacks encoder layers, ``readout`` picks another pooling and
+      ``dropout > 0`` drops :math:`\mathbf{z}_g` while training;
+    - ``input_norm=True`` batch-normalises :math:`\mathbf{X}` first
+      (:func:`~gnnkit.models.cascade.common.input_batch_norm`; the root row then is
+      :math:`\bar{\mathbf{x}}_{r(g)}`).
 
     Args:
         in_channels: node features.
@@ -49,8 +64,9 @@ class UPFDNet(nn.Module):
         encoder: ``"gcn"``, ``"gat"`` or ``"sage"``.
         num_layers: encoder layers :math:`L`.
         readout: ``"max"``, ``"mean"`` or ``"sum"``.
-        dropout: dropout in the head.
+        dropout: dropout on :math:`\mathbf{z}_g` before the output layer.
         graph_channels: width of the graph-level inputs ``graph_x`` (0: none).
+        input_norm: batch-normalise the node features first (not in the paper).
 
     Shapes:
         - **input:** ``Data``/``Batch`` with ``x`` ``[N, in_channels]``, ``edge_index``
@@ -62,12 +78,13 @@ class UPFDNet(nn.Module):
         self,
         in_channels: int,
         out_channels: int,
-        hidden_channels: int = 64,
+        hidden_channels: int = 128,
         encoder: str = "sage",
-        num_layers: int = 2,
+        num_layers: int = 1,
         readout: Reduce = "max",
         dropout: float = 0.0,
         graph_channels: int = 0,
+        input_norm: bool = False,
     ) -> None:
         super().__init__()
         if encoder not in ENCODERS:
@@ -79,11 +96,19 @@ class UPFDNet(nn.Module):
             ENCODERS[encoder](widths[i], hidden_channels) for i in range(num_layers)
         )
         self.readout = Readout(readout)
-        self.norm = nn.BatchNorm1d(in_channels)
+        self.norm = input_batch_norm(in_channels, input_norm)
         self.graph_channels = graph_channels
         self.root_embedding = nn.Linear(in_channels + graph_channels, hidden_channels)
         self.join = nn.Linear(2 * hidden_channels, hidden_channels)
-        self.head = mlp_head(hidden_channels, hidden_channels, out_channels, dropout)
+        self.dropout = nn.Dropout(dropout)
+        self.output = nn.Linear(hidden_channels, out_channels)
+
+    @staticmethod
+    def upgrade_hparams(hparams: dict[str, Any], state_dict: Mapping[str, Any]) -> dict[str, Any]:
+        """Checkpoints from before ``input_norm`` had an extra hidden layer after the join and
+        two encoder layers by default: refused."""
+        changed = "it had a hidden layer after the join, and two encoder layers by default"
+        return upgrade_input_norm("upfd", hparams, state_dict, changed)
 
     def forward(self, data: Any) -> Tensor:
         edge_index = undirected(data.edge_index)
@@ -94,4 +119,5 @@ class UPFDNet(nn.Module):
         pooled = self.readout(h, graph_index(data), num_graphs_of(data))
         root_x = root_inputs(data, x, root_index_of(data), self.graph_channels)
         root = F.relu(self.root_embedding(root_x))
-        return self.head(F.relu(self.join(torch.cat([pooled, root], dim=1))))
+        joined = F.relu(self.join(torch.cat([pooled, root], dim=1)))
+        return self.output(self.dropout(joined))

@@ -3,8 +3,10 @@ r"""Classification scores of one evaluation round, and their summary over rounds
 For classes :math:`c = 1..C` with precision :math:`P_c` and recall :math:`R_c` on the test
 set, :math:`F1_c = 2 P_c R_c / (P_c + R_c)` (0 when the class is neither predicted nor
 present, or when :math:`P_c + R_c = 0`); macro-F1 is :math:`\frac1C \sum_c F1_c` over all
-:math:`C` classes and accuracy the share of correct predictions. Over :math:`k` rounds each
-score is reported as its mean and sample standard deviation (:math:`k - 1` in the
+:math:`C` classes, absent ones included (as scikit-learn's ``f1_score(labels=range(C),
+average="macro", zero_division=0)``; torchmetrics' ``average="macro"`` would skip them), and
+accuracy the share of correct predictions. Both come from torchmetrics. Over :math:`k` rounds
+each score is reported as its mean and sample standard deviation (:math:`k - 1` in the
 denominator); a single round reports plain numbers.
 """
 
@@ -14,6 +16,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+import torch
+from torchmetrics.functional.classification import multiclass_accuracy, multiclass_f1_score
 
 SCORES: tuple[str, ...] = ("accuracy", "macro_f1")
 
@@ -27,15 +31,15 @@ def classification_scores(
         raise ValueError(
             f"need equally many labels and predictions, got {y_true.shape}, {y_pred.shape}"
         )
-    f1 = {}
-    for c, name in enumerate(classes):
-        tp = int(((y_pred == c) & (y_true == c)).sum())
-        predicted, present = int((y_pred == c).sum()), int((y_true == c).sum())
-        f1[name] = 2 * tp / (predicted + present) if predicted + present else 0.0
+    target, preds = torch.from_numpy(y_true), torch.from_numpy(y_pred)
+    per_class = multiclass_f1_score(
+        preds, target, num_classes=len(classes), average="none", zero_division=0
+    )
+    accuracy = multiclass_accuracy(preds, target, num_classes=len(classes), average="micro")
     return {
-        "accuracy": float((y_true == y_pred).mean()),
-        "macro_f1": float(np.mean(list(f1.values()))),
-        "per_class_f1": f1,
+        "accuracy": accuracy.item(),
+        "macro_f1": per_class.mean().item(),
+        "per_class_f1": dict(zip(classes, per_class.tolist())),
     }
 
 
