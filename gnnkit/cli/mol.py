@@ -8,8 +8,10 @@ import sys
 from pathlib import Path
 
 from gnnkit.cli.errors import set_handler
+from gnnkit.data.molecules.duplicates import DEDUPLICATE_MODES
 from gnnkit.data.splits import SPLIT_TYPES
 from gnnkit.train import add_config_arguments, config_from_arguments
+from gnnkit.train.config import non_negative_int, positive_int
 from gnnkit.train.ensemble import FINGERPRINT_LAYERS
 from gnnkit.workflows.molecules import (
     MOLECULE_MODELS,
@@ -48,8 +50,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
             "Train a D-MPNN (or with --model egnn an EGNN on 3-D conformers). Without --data "
             "it trains on the embedded ChEMBL set "
             "(CHEMBL2321810, 1,017 molecules, pIC50), which needs no network. Writes "
-            "metrics.json, model.pt, test_predictions.csv, epochs.csv, splits.json and plots "
-            "to --out."
+            "metrics.json, model.pt, test_predictions.csv, epochs.csv, splits.json, run.json "
+            "and plots to --out. A folder that holds a run is left alone unless --resume is "
+            "given, which continues the run only on the files it was trained on (run.json "
+            "records their SHA-256) and with the same settings; a run without run.json (older "
+            "gnnkit) cannot be resumed."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -61,16 +66,29 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     data.add_argument("--smiles-column", help="SMILES column (default: 'smiles' or the first)")
     data.add_argument("--target-columns", nargs="+", help="target columns (default: all others)")
     data.add_argument("--weight-column", help="per-row sample weights")
+    data.add_argument(
+        "--deduplicate",
+        choices=DEDUPLICATE_MODES,
+        default="keep",
+        help="rows holding the same molecule (same canonical SMILES): keep them all, with a "
+        "warning naming them, each molecule's rows in one part of every split; mean: merge "
+        "them into one row with the mean of their targets per task, missing values ignored "
+        "(regression); first: keep the first row; error: refuse the file, naming the rows",
+    )
     data.add_argument("--task", choices=list(TASKS), default="regression")
     data.add_argument("--split", choices=SPLIT_TYPES, default="random")
     data.add_argument("--split-sizes", nargs=3, type=float, default=[0.8, 0.1, 0.1])
     data.add_argument("--splits-file", help="chemprop-format splits.json with row indices")
-    data.add_argument("--folds", type=int, help="k-fold cross-validation (mean ± sd per metric)")
-    data.add_argument("--workers", type=int, default=1, help="featurization processes")
+    data.add_argument(
+        "--folds",
+        type=positive_int,
+        help="k >= 2: k-fold cross-validation (mean ± sd per metric); 1: one split by --split",
+    )
+    data.add_argument("--workers", type=positive_int, default=1, help="featurization processes")
     model = parser.add_argument_group("model")
     model.add_argument(
         "--ensemble",
-        type=int,
+        type=positive_int,
         default=1,
         help="models per split (seeds seed, seed+1, …); predict reports their mean and std",
     )
@@ -82,18 +100,25 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "per molecule (molecules that cannot be embedded go to invalid_smiles.csv)",
     )
     model.add_argument(
-        "--conformer-seed", type=int, default=0, help="ETKDG seed of the conformers (egnn)"
+        "--conformer-seed",
+        type=non_negative_int,
+        default=0,
+        help="ETKDG seed of the conformers (egnn)",
     )
     model.add_argument(
-        "--hidden", type=int, help="message-passing width; unset: 300 for dmpnn, 128 for egnn"
+        "--hidden",
+        type=positive_int,
+        help="message-passing width; unset: 300 for dmpnn, 128 for egnn",
     )
     model.add_argument(
-        "--depth", type=int, help="message-passing steps; unset: 3 for dmpnn, 4 for egnn"
+        "--depth", type=positive_int, help="message-passing steps; unset: 3 for dmpnn, 4 for egnn"
     )
     model.add_argument("--dropout", type=float, default=0.0)
     model.add_argument("--aggregation", choices=["norm", "mean", "sum"], default="norm")
-    model.add_argument("--ffn-hidden", type=int, default=300)
-    model.add_argument("--ffn-layers", type=int, default=1)
+    model.add_argument("--ffn-hidden", type=positive_int, default=300)
+    model.add_argument(
+        "--ffn-layers", type=non_negative_int, default=1, help="hidden layers of the FFN head"
+    )
     model.add_argument("--descriptors", choices=["rdkit2d"], help="add RDKit 2-D descriptors")
     model.add_argument(
         "--descriptors-file", help="numeric CSV of molecule descriptors, one row per data row"
@@ -119,8 +144,20 @@ def _add_model_input_arguments(
             "--descriptors-file",
             help="descriptor CSV, one row per input row (if the model uses one)",
         )
-    parser.add_argument("--workers", type=int, default=1, help="featurization processes")
-    parser.add_argument("--batch-size", type=int, default=256)
+    parser.add_argument(
+        "--workers", type=non_negative_int, default=1, help="featurization processes"
+    )
+    parser.add_argument("--batch-size", type=positive_int, default=256)
+
+
+def _add_allow_partial(parser: argparse.ArgumentParser) -> None:
+    """``--allow-partial``: use a run whose training stopped before every model was trained."""
+    parser.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="use the trained models of a run whose training stopped before every fold or "
+        "member was trained (refused otherwise)",
+    )
 
 
 def _add_predict(commands: argparse._SubParsersAction) -> None:
@@ -138,12 +175,15 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="output CSV")
     parser.add_argument(
         "--mc-dropout",
-        type=int,
+        type=non_negative_int,
         default=0,
         metavar="S",
         help="S stochastic passes per model with dropout on (needs a model trained with dropout)",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the MC-dropout draws")
+    parser.add_argument(
+        "--seed", type=non_negative_int, default=0, help="seed of the MC-dropout draws"
+    )
+    _add_allow_partial(parser)
     set_handler(parser, run_predict)
 
 
@@ -153,7 +193,8 @@ def _add_fingerprint(commands: argparse._SubParsersAction) -> None:
         help="write learned molecule fingerprints (embeddings) of a trained model",
         description=(
             "One row per valid input row: the molecule vector after aggregation (--layer "
-            "aggregate) or after the FFN's last hidden layer (--layer penultimate). A .csv gets "
+            "aggregate) or the output of the FFN's last hidden layer before its activation, "
+            "as chemprop's encoding(i=-1) (--layer penultimate). A .csv gets "
             "row, smiles and fp_0.. columns; a .npy gets the matrix, with <name>.rows.csv beside "
             "it holding each row's input row and SMILES. Invalid rows go to invalid_smiles.csv."
         ),
@@ -162,8 +203,9 @@ def _add_fingerprint(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", required=True, help="fp.npy or fp.csv")
     parser.add_argument("--layer", choices=FINGERPRINT_LAYERS, default="aggregate")
     parser.add_argument(
-        "--member", type=int, default=0, help="which model of an ensemble (0-based)"
+        "--member", type=non_negative_int, default=0, help="which model of an ensemble (0-based)"
     )
+    _add_allow_partial(parser)
     set_handler(parser, run_fingerprint)
 
 
@@ -180,14 +222,16 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
             "that predicts (0: none); on a CPU, --predictors P > 1 runs P processes that each "
             "featurize and predict whole chunks instead. Rows whose SMILES RDKit rejects are "
             "counted and listed in <out stem>.invalid.csv. Ctrl-C writes the best molecules "
-            "screened so far and exits with status 130."
+            "screened so far and exits with status 130; a library that cannot be read to its "
+            "end (a truncated .gz, a line that is not UTF-8) writes them too, then exits with "
+            "status 1 and an error naming the line."
         ),
     )
     defaults = ScreenConfig()
     _add_model_input_arguments(parser, data_option="--library", descriptor_file=False)
     parser.set_defaults(batch_size=None)  # by device: 64 on a CPU, 1024 on a GPU
     parser.add_argument("--out", required=True, help="hits CSV")
-    parser.add_argument("--top", type=int, default=defaults.top_k, metavar="K")
+    parser.add_argument("--top", type=positive_int, default=defaults.top_k, metavar="K")
     parser.add_argument(
         "--target", help="prediction column to rank by (default: the first; multiclass: T_classC)"
     )
@@ -198,10 +242,11 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
         metavar="S",
         help="leave out molecules more similar than S to the nearest training molecule",
     )
-    parser.add_argument("--chunk-size", type=int, default=defaults.chunk_size)
+    parser.add_argument("--chunk-size", type=positive_int, default=defaults.chunk_size)
+    _add_allow_partial(parser)
     parser.add_argument(
         "--predictors",
-        type=int,
+        type=positive_int,
         default=defaults.predictors,
         metavar="P",
         help="CPU processes that each featurize and predict whole chunks (replaces --workers)",
@@ -216,7 +261,9 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
         "else a Ray instance on this machine)",
     )
     ray.add_argument(
-        "--ray-predictors", type=int, help="model actors (default: one per GPU, else per CPU)"
+        "--ray-predictors",
+        type=positive_int,
+        help="model actors (default: one per GPU, else per CPU)",
     )
     ray.add_argument(
         "--ray-gpus", type=float, help="GPUs per model actor (default: 1 if the cluster has GPUs)"
@@ -230,6 +277,7 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         smiles_column=args.smiles_column,
         target_columns=args.target_columns,
         weight_column=args.weight_column,
+        deduplicate=args.deduplicate,
         task=args.task,
         split=args.split,
         sizes=tuple(args.split_sizes),
@@ -278,6 +326,7 @@ def run_predict(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         mc_dropout=args.mc_dropout,
         seed=args.seed,
+        allow_partial=args.allow_partial,
     )
     print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
     return 0
@@ -294,6 +343,7 @@ def run_fingerprint(args: argparse.Namespace) -> int:
         descriptor_file=args.descriptors_file,
         workers=args.workers,
         batch_size=args.batch_size,
+        allow_partial=args.allow_partial,
     )
     width = frame.shape[1] - 2
     print(f"wrote {len(frame)} fingerprints of {width} values to {args.out}", file=sys.stderr)
@@ -317,6 +367,7 @@ def run_screen(args: argparse.Namespace) -> int:
         ray_predictors=args.ray_predictors,
         ray_gpus=args.ray_gpus,
         progress=not args.no_progress,
+        allow_partial=args.allow_partial,
     )
     result = screen_library(args.model, args.library, args.out, config)
     return 130 if result.interrupted else 0

@@ -1,7 +1,9 @@
 """Train/validation/test splits: random, scaffold, stratified, k-fold, and chemprop's file format.
 
-Indices are positions in the list being split (for a molecule file: 0-based data rows). A
-``splits.json`` is chemprop's format: a list of ``{"train": [...], "val": [...], "test": [...]}``.
+Indices are positions in the list being split (for a molecule file: 0-based data rows). The
+random, stratified and k-fold splits take optional ``groups``, one key per item: items with the
+same key (e.g. the rows of one molecule) always land in the same part. A ``splits.json`` is
+chemprop's format: a list of ``{"train": [...], "val": [...], "test": [...]}``.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,12 +58,44 @@ def _counts(n: int, sizes: tuple[float, float, float]) -> tuple[int, int]:
     return train, val
 
 
-def random_split(n: int, sizes: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0) -> Split:
-    """A random split of ``range(n)``."""
-    fractions = _check_sizes(sizes)
-    order = np.random.default_rng(seed).permutation(n).tolist()
+def _units(n: int, groups: Sequence[Hashable] | None) -> list[list[int]]:
+    """The items ``range(n)`` as units that no split divides: one per item, or (with
+    ``groups``) per key, holding its items in order; units in the order of their first item."""
+    if groups is None:
+        return [[index] for index in range(n)]
+    if len(groups) != n:
+        raise ValueError(f"groups must hold one key per item: {len(groups)} keys for {n} items")
+    members: dict[Hashable, list[int]] = defaultdict(list)
+    for index, key in enumerate(groups):
+        members[key].append(index)
+    return list(members.values())
+
+
+def _fill(units: Sequence[list[int]], n: int, fractions: tuple[float, float, float]) -> Split:
+    """The units (of ``n`` items in all), in order, each into the first part with room for all
+    its items, else into the last part with a nonzero size (of :func:`_counts`). Single items
+    fill the parts to exactly their sizes."""
     train, val = _counts(n, fractions)
-    return Split(order[:train], order[train : train + val], order[train + val :])
+    sizes = (train, val, n - train - val)
+    fallback = max((part for part, size in enumerate(sizes) if size > 0), default=0)
+    parts: tuple[list[int], list[int], list[int]] = ([], [], [])
+    for members in units:
+        fits = [p for p in range(3) if len(parts[p]) + len(members) <= sizes[p]]
+        parts[fits[0] if fits else fallback].extend(members)
+    return Split(*parts)
+
+
+def random_split(
+    n: int,
+    sizes: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    groups: Sequence[Hashable] | None = None,
+) -> Split:
+    """A random split of ``range(n)``; with ``groups``, items with the same key share a part."""
+    fractions = _check_sizes(sizes)
+    units = _units(n, groups)
+    order = np.random.default_rng(seed).permutation(len(units))
+    return _fill([units[i] for i in order], n, fractions)
 
 
 def murcko_scaffold(smiles: str) -> str:
@@ -111,26 +145,40 @@ def scaffold_split(
     return Split(sorted(train), sorted(val), sorted(test))
 
 
+def _units_by_label(
+    units: list[list[int]], labels: Sequence[object] | None
+) -> dict[object, list[list[int]]]:
+    """The units by the label of their first item (all under ``None`` without labels)."""
+    by_label: dict[object, list[list[int]]] = defaultdict(list)
+    for members in units:
+        by_label[labels[members[0]] if labels is not None else None].append(members)
+    return by_label
+
+
 def stratified_split(
-    labels: Sequence[object], sizes: Sequence[float] = (0.8, 0.1, 0.1), seed: int = 0
+    labels: Sequence[object],
+    sizes: Sequence[float] = (0.8, 0.1, 0.1),
+    seed: int = 0,
+    groups: Sequence[Hashable] | None = None,
 ) -> Split:
     """A random split that keeps each label's share in every part (for classification).
 
     ``labels`` holds one hashable label per item (for several binary tasks, e.g. a tuple of
-    the item's labels).
+    the item's labels). With ``groups``, items with the same key share a part, and count under
+    the label of the first of them.
     """
     fractions = _check_sizes(sizes)
     rng = np.random.default_rng(seed)
-    by_label: dict[object, list[int]] = defaultdict(list)
-    for index, label in enumerate(labels):
-        by_label[label].append(index)
+    by_label = _units_by_label(_units(len(labels), groups), labels)
     split = Split([], [], [])
     for label in sorted(by_label, key=str):
-        members = rng.permutation(by_label[label]).tolist()
-        train, val = _counts(len(members), fractions)
-        split.train.extend(members[:train])
-        split.val.extend(members[train : train + val])
-        split.test.extend(members[train + val :])
+        units = by_label[label]
+        order = rng.permutation(len(units))
+        items = sum(len(members) for members in units)
+        part = _fill([units[i] for i in order], items, fractions)
+        split.train.extend(part.train)
+        split.val.extend(part.val)
+        split.test.extend(part.test)
     return Split(sorted(split.train), sorted(split.val), sorted(split.test))
 
 
@@ -141,34 +189,40 @@ def k_fold_splits(
     seed: int = 0,
     labels: Sequence[object] | None = None,
     val_fraction: float = 0.1,
+    groups: Sequence[Hashable] | None = None,
 ) -> list[Split]:
     """``folds`` splits whose test parts partition ``range(n)``.
 
     Each fold's validation part is carved from its training folds (never from its test fold),
     ``val_fraction`` of the remaining items. With ``labels`` the folds and the validation parts
-    are stratified by label.
+    are stratified by label. With ``groups``, items with the same key share a fold and a part.
     """
     if folds < 2:
         raise ValueError(f"k-fold cross-validation needs at least 2 folds, got {folds}")
-    if n < folds:
-        raise ValueError(f"cannot make {folds} folds of {n} items")
+    units = _units(n, groups)
+    if len(units) < folds:
+        kind = "items" if groups is None else "groups of items"
+        raise ValueError(f"cannot make {folds} folds of {len(units)} {kind}")
     rng = np.random.default_rng(seed)
     assignment = np.empty(n, dtype=np.int64)
-    groups = defaultdict(list)
-    for index in range(n):
-        groups[labels[index] if labels is not None else None].append(index)
+    by_label = _units_by_label(units, labels)
     offset = 0
-    for key in sorted(groups, key=str):
-        members = rng.permutation(groups[key])
-        assignment[members] = (np.arange(len(members)) + offset) % folds
-        offset += len(members)
+    for key in sorted(by_label, key=str):
+        bucket = by_label[key]
+        for position, i in enumerate(rng.permutation(len(bucket))):
+            assignment[bucket[i]] = (position + offset) % folds
+        offset += len(bucket)
     splits = []
     for fold in range(folds):
         test = np.flatnonzero(assignment == fold).tolist()
         rest = np.flatnonzero(assignment != fold)
         rest_labels = [labels[i] for i in rest] if labels is not None else [None] * len(rest)
+        rest_groups = [groups[i] for i in rest] if groups is not None else None
         inner = stratified_split(
-            rest_labels, (1.0 - val_fraction, val_fraction, 0.0), seed=seed + fold + 1
+            rest_labels,
+            (1.0 - val_fraction, val_fraction, 0.0),
+            seed=seed + fold + 1,
+            groups=rest_groups,
         )
         splits.append(
             Split(sorted(rest[inner.train].tolist()), sorted(rest[inner.val].tolist()), test)

@@ -13,12 +13,15 @@ from gnnkit.nn.graph_call import num_graphs_of
 from gnnkit.ops import scatter
 
 AGGREGATIONS = ("mean", "sum", "norm")
+#: Modules of one ``ReLU → Dropout → Linear`` block of :func:`feed_forward`.
+BLOCK_SIZE = 3
 
 
 def feed_forward(
     in_channels: int, hidden_channels: int, out_channels: int, num_layers: int, dropout: float
 ) -> nn.Sequential:
-    """``Linear → (ReLU → Dropout → Linear) × num_layers`` (chemprop's FFN layout)."""
+    """``Linear → (ReLU → Dropout → Linear) × num_layers`` (chemprop's FFN layout, its blocks
+    flattened into one ``nn.Sequential``)."""
     layers: list[nn.Module] = [
         nn.Linear(in_channels, hidden_channels if num_layers else out_channels)
     ]
@@ -26,6 +29,23 @@ def feed_forward(
         width = out_channels if layer == num_layers - 1 else hidden_channels
         layers += [nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden_channels, width)]
     return nn.Sequential(*layers)
+
+
+def penultimate_encoding(head: nn.Sequential, embedding: Tensor) -> Tensor:
+    r"""A :func:`feed_forward` head applied up to, not including, its last block: chemprop's
+    ``MPNN.encoding(..., i=-1)`` (``ffn[:-1]``).
+
+    The head computes :math:`\mathbf{z}_0 = \mathbf{W}_0 \mathbf{x} + \mathbf{b}_0` and
+    :math:`\mathbf{z}_l = \mathbf{W}_l\, \mathrm{Dropout}(\mathrm{ReLU}(\mathbf{z}_{l-1})) +
+    \mathbf{b}_l` for :math:`l = 1, \dots, L` (``num_layers``), returning :math:`\mathbf{z}_L`;
+    this is :math:`\mathbf{z}_{L-1}`, the last hidden ``Linear``'s output before its ReLU (so
+    entries may be negative), or :math:`\mathbf{x}` itself when :math:`L = 0`.
+
+    Shapes:
+        ``embedding`` :math:`\mathbf{x}` ``[G, in_channels]`` → ``[G, hidden_channels]``
+        (``[G, in_channels]`` when :math:`L = 0`).
+    """
+    return head[:-BLOCK_SIZE](embedding)
 
 
 def aggregate_atoms(atoms: Tensor, data: Any, aggregation: str, norm_constant: float) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import types
+from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
@@ -16,6 +17,9 @@ DEFAULT_MONITOR = {"regression": "rmse", "binary": "roc_auc", "multiclass": "acc
 RESUMABLE_CHANGES = frozenset(
     {"resume", "progress", "num_workers", "accelerator", "devices", "num_nodes", "strategy"}
 )
+#: The least value of each integer setting (``patience`` may also be ``None``), checked by
+#: :meth:`TrainConfig.validate` and, for options, when the command line is parsed.
+INT_MINIMUMS = {"epochs": 1, "batch_size": 1, "num_nodes": 1, "patience": 1, "num_workers": 0}
 
 
 @dataclass(slots=True)
@@ -83,9 +87,10 @@ class TrainConfig:
         """Raise ``ValueError`` on an inconsistent setting, naming the valid choices."""
         if self.task not in TASK_KINDS:
             raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASK_KINDS)}")
-        for name in ("epochs", "batch_size", "num_nodes"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        for name, minimum in INT_MINIMUMS.items():
+            value = getattr(self, name)
+            if value is not None and value < minimum:
+                raise ValueError(f"{name} must be at least {minimum}, got {value}")
         if not 0 <= self.seed < 2**32:
             raise ValueError(f"seed must lie in [0, 2**32), got {self.seed}")
         if not 0 <= self.warmup_epochs <= self.epochs:
@@ -94,8 +99,6 @@ class TrainConfig:
             raise ValueError("init_lr, max_lr and final_lr must be positive")
         if self.grad_clip is not None and self.grad_clip <= 0:
             raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
-        if self.patience is not None and self.patience < 1:
-            raise ValueError(f"patience must be at least 1 or None, got {self.patience}")
         if self.class_balance and self.task == "regression":
             raise ValueError("class_balance applies to binary and multiclass tasks")
         if self.n_classes is not None and (self.task != "multiclass" or self.n_classes < 2):
@@ -129,11 +132,41 @@ class TrainConfig:
     def resume_conflicts(self, saved: dict[str, Any]) -> list[str]:
         """Settings that differ from ``saved`` (a run's :meth:`to_dict`) and may not change on
         resume."""
-        return [
-            f"{f.name}: {saved.get(f.name)!r} -> {getattr(self, f.name)!r}"
-            for f in fields(self)
-            if f.name not in RESUMABLE_CHANGES and saved.get(f.name) != getattr(self, f.name)
-        ]
+        return setting_changes(saved, self.to_dict(), RESUMABLE_CHANGES)
+
+
+def setting_changes(
+    saved: dict[str, Any], current: dict[str, Any], resumable: Collection[str]
+) -> list[str]:
+    """``"name: saved -> current"`` for every setting of ``current`` outside ``resumable``
+    whose value differs from ``saved``."""
+    return [
+        f"{name}: {saved.get(name)!r} -> {value!r}"
+        for name, value in current.items()
+        if name not in resumable and saved.get(name) != value
+    ]
+
+
+def int_at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type`` that reads an integer of at least ``minimum`` (argparse reports
+    anything else as a one-line usage error)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+#: argparse ``type`` of widths and counts (``--hidden``, ``--epochs``, ``--folds``, …).
+positive_int = int_at_least(1)
+#: argparse ``type`` of counts that may be 0 and of seeds and 0-based indices.
+non_negative_int = int_at_least(0)
 
 
 def _int_or_str(text: str) -> int | str:
@@ -173,12 +206,14 @@ def add_config_arguments(
     for field in fields(TrainConfig):
         if field.name in exclude:
             continue
-        default = defaults.get(field.name, field.default)
+        options = _argument_options(hints[field.name])
+        if field.name in INT_MINIMUMS:
+            options["type"] = int_at_least(INT_MINIMUMS[field.name])
         group.add_argument(
             f"--{field.name.replace('_', '-')}",
-            default=default,
+            default=defaults.get(field.name, field.default),
             help="default: %(default)s",
-            **_argument_options(hints[field.name]),
+            **options,
         )
 
 

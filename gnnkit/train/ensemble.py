@@ -15,12 +15,16 @@ typically one unlike the training data.
 
 Run folders: gnnkit's commands write ``model.pt`` for one model, ``member_k/model.pt`` for an
 ensemble and ``fold_k/…`` (``foldk/…`` for cascades) for cross-validation; :func:`load_ensemble`
-takes any of these (cross-validation folds become members, as in chemprop).
+takes any of these (cross-validation folds become members, as in chemprop). A run folder's
+``run.json`` (written by ``gnnkit mol train`` before training starts) lists under ``"models"``
+every model file of the finished run, so a run whose training stopped part-way is recognised.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,12 +34,14 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 
+from gnnkit.models.dmpnn import penultimate_encoding
 from gnnkit.train.checkpoint import load_model
 from gnnkit.train.data import eval_loader
 from gnnkit.train.predict import TrainedModel, outputs_to_predictions
 from gnnkit.train.tasks import Task
 
 MODEL_FILE = "model.pt"
+RUN_FILE = "run.json"
 FINGERPRINT_LAYERS = ("aggregate", "penultimate")
 
 
@@ -87,19 +93,73 @@ def _dropout_modules(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd) and m.p > 0]
 
 
+def read_run_record(folder: str | Path) -> dict[str, Any] | None:
+    """The :data:`RUN_FILE` of a run folder, or ``None`` when it has none (a model file, or a
+    run of an older gnnkit)."""
+    path = Path(folder) / RUN_FILE
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except ValueError as error:
+        raise ValueError(f"{path}: not a gnnkit run record ({error})") from error
+    if not isinstance(record, dict) or not isinstance(record.get("models"), list):
+        raise ValueError(f"{path}: not a gnnkit run record (no list of models)")
+    return record
+
+
+def planned_model_files(model_dir: str | Path) -> list[Path]:
+    """The model files that the finished run in ``model_dir`` holds, as its :data:`RUN_FILE`
+    lists them; ``[]`` without one."""
+    record = read_run_record(model_dir)
+    return [Path(model_dir) / name for name in record["models"]] if record else []
+
+
+def check_finished(model_dir: str | Path, allow_partial: bool) -> list[Path]:
+    """The planned model files missing from ``model_dir`` (see :func:`planned_model_files`).
+
+    Raises:
+        FileNotFoundError: some are missing and ``allow_partial`` is false; when it is true, a
+            warning goes to stderr instead.
+    """
+    planned = planned_model_files(model_dir)
+    missing = [file for file in planned if not file.is_file()]
+    if not missing:
+        return []
+    names = ", ".join(str(file.relative_to(model_dir)) for file in missing)
+    report = (
+        f"{model_dir} is an unfinished run: {len(planned) - len(missing)} of {len(planned)} "
+        f"models are trained ({names} missing)"
+    )
+    if not allow_partial:
+        raise FileNotFoundError(
+            f"{report}; finish its training with resume=True (--resume), or pass "
+            "allow_partial=True (--allow-partial) to use the trained models only"
+        )
+    print(f"warning: {report}; using the trained models only", file=sys.stderr)
+    return missing
+
+
 class Ensemble:
     """Trained models with the same task and featurizer, predicting together.
 
     Args:
         members: the models (at least one).
         sources: where each came from (for messages).
+        missing: model files of the same run that are not trained yet (a partial run).
     """
 
-    def __init__(self, members: Sequence[TrainedModel], sources: Sequence[Path] = ()) -> None:
+    def __init__(
+        self,
+        members: Sequence[TrainedModel],
+        sources: Sequence[Path] = (),
+        missing: Sequence[Path] = (),
+    ) -> None:
         if not members:
             raise ValueError("an ensemble needs at least one model")
         self.members = list(members)
         self.sources = list(sources) or [Path(f"member_{k}") for k in range(len(members))]
+        self.missing = list(missing)
         first = self.members[0]
         for member, source in zip(self.members[1:], self.sources[1:]):
             if member.task != first.task or member.featurizer != first.featurizer:
@@ -205,7 +265,8 @@ class Ensemble:
     ) -> Tensor:
         """Learned molecule vectors ``[B, F]`` of one member: ``"aggregate"`` is the molecule
         embedding fed to the FFN head (:math:`\\mathbf{h}_G`, with scaled descriptors if any);
-        ``"penultimate"`` is the output of the head's last hidden layer (after its ReLU)."""
+        ``"penultimate"`` is chemprop's ``encoding(i=-1)``: the output of the head's last hidden
+        ``Linear``, before its ReLU (see :func:`~gnnkit.models.dmpnn.penultimate_encoding`)."""
         if layer not in FINGERPRINT_LAYERS:
             raise ValueError(f"layer must be one of {FINGERPRINT_LAYERS}, got {layer!r}")
         if not 0 <= member < len(self.members):
@@ -215,12 +276,16 @@ class Ensemble:
         for batch in _batches(graphs, batch_size):
             embedding = model.molecule_embedding(batch.to(device))
             if layer == "penultimate":
-                embedding = model.head[:-1](embedding)
+                embedding = penultimate_encoding(model.head, embedding)
             rows.append(embedding.cpu())
         return torch.cat(rows) if rows else torch.empty(0, 0)
 
 
-def load_ensemble(model_dir: str | Path) -> Ensemble:
-    """Every checkpoint of a run (see :func:`find_model_files`) as one :class:`Ensemble`."""
+def load_ensemble(model_dir: str | Path, *, allow_partial: bool = False) -> Ensemble:
+    """Every checkpoint of a run (see :func:`find_model_files`) as one :class:`Ensemble`.
+
+    A run whose training stopped before every fold or member was trained is refused, or with
+    ``allow_partial`` used with the trained models (see :func:`check_finished`)."""
+    missing = check_finished(model_dir, allow_partial)
     files = find_model_files(model_dir)
-    return Ensemble([load_model(file) for file in files], files)
+    return Ensemble([load_model(file) for file in files], files, missing)

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
@@ -19,6 +22,24 @@ from gnnkit.train.schedule import warmup_decay_scheduler
 from gnnkit.train.tasks import Task
 
 CONFIG_KEY = "gnnkit_config"
+
+
+def step_seed(seed: int, rank: int, step: int) -> int:
+    """The seed of training step ``step`` in process ``rank``: NumPy's ``SeedSequence`` hash of
+    ``(seed, rank, step)``, in :math:`[0, 2^{64})`. Processes draw different dropout masks, and
+    a resumed run draws what an uninterrupted one would."""
+    return int(np.random.SeedSequence([seed, rank, step]).generate_state(1, np.uint64)[0])
+
+
+@contextmanager
+def seeded_rng(seed: int, device: torch.device) -> Iterator[None]:
+    """Runs the block with torch's random generators seeded with ``seed``, then gives the CPU
+    generator and that of ``device`` back their states: the block's draws are reproducible, and
+    code outside it (callbacks, data loading) draws as if it had not run."""
+    devices = [] if device.type == "cpu" else [device]
+    with torch.random.fork_rng(devices=devices, device_type=device.type):
+        torch.manual_seed(seed)
+        yield
 
 
 class GraphTaskModule(L.LightningModule):
@@ -70,7 +91,13 @@ class GraphTaskModule(L.LightningModule):
         return weighted / total.clamp_min(torch.finfo(weighted.dtype).tiny), total
 
     def training_step(self, batch: Batch, batch_idx: int) -> Tensor:
-        loss, total = self._loss(self.model(batch), batch)
+        """The batch's loss; the model's randomness (e.g. dropout) is drawn from
+        :func:`step_seed` of the config's seed, this process's rank and the step, in
+        :func:`seeded_rng`."""
+        seed = step_seed(self.config.seed, self.trainer.global_rank, self.trainer.global_step)
+        with seeded_rng(seed, self.device):
+            output = self.model(batch)
+        loss, total = self._loss(output, batch)
         self.train_loss.update(loss.detach(), total.detach())
         return loss
 
@@ -81,11 +108,6 @@ class GraphTaskModule(L.LightningModule):
         self.val_metrics.update(
             outputs_to_predictions(self.task, self.scaler, output), batch.y.float()
         )
-
-    def on_train_batch_start(self, batch: Batch, batch_idx: int) -> None:
-        # The randomness of a step (e.g. dropout) depends on the seed and the step only, so a
-        # resumed run draws what an uninterrupted run would.
-        torch.manual_seed((self.config.seed << 32) + self.trainer.global_step)
 
     def on_validation_epoch_end(self) -> None:
         report = self.val_metrics.compute()

@@ -55,9 +55,10 @@ Resuming
 A run that stops early (killed, pre-empted, out of time) continues from
 ``checkpoints/last.ckpt`` with the same arguments and ``TrainConfig(resume=True)`` (``--resume``)
 and ends where an uninterrupted run would: the data order depends only on the seed and the
-epoch, dropout only on the seed and the step, and the optimiser, learning-rate schedule, early
-stopping, best checkpoint and epoch log are restored. Settings that change results may not
-differ on resume (:meth:`~gnnkit.train.config.TrainConfig.resume_conflicts`).
+epoch, dropout only on the seed, the process's rank and the step (seeded for the model's forward
+pass only, so callbacks find torch's random state untouched), and the optimiser, learning-rate
+schedule, early stopping, best checkpoint and epoch log are restored. Settings that change
+results may not differ on resume (:meth:`~gnnkit.train.config.TrainConfig.resume_conflicts`).
 
 Several devices and nodes
 -------------------------
@@ -196,17 +197,27 @@ def check_model_output(model: nn.Module, graphs: Sequence[Data], task: Task) -> 
         )
 
 
+def holds_checkpoints(folder: Path) -> bool:
+    """Whether ``folder`` holds a run: its ``checkpoints/`` folder is not empty."""
+    checkpoint_dir = folder / CHECKPOINT_DIR
+    return checkpoint_dir.is_dir() and any(checkpoint_dir.iterdir())
+
+
+def run_exists_error(out_dir: Path, folder: Path) -> FileExistsError:
+    """The refusal of a fresh run in ``out_dir``, where ``folder`` holds a run's checkpoints."""
+    return FileExistsError(
+        f"{out_dir} already holds a run ({folder / CHECKPOINT_DIR} is not empty); pass "
+        "resume=True (--resume) to continue it, or choose another output folder"
+    )
+
+
 def resume_checkpoint(config: TrainConfig, out_dir: Path) -> Path | None:
     """The checkpoint to resume from (``None`` for a fresh run), after checking that a fresh
     run does not overwrite another and that a resumed one keeps its settings."""
-    checkpoint_dir = out_dir / CHECKPOINT_DIR
-    last = checkpoint_dir / LAST_CHECKPOINT
+    last = out_dir / CHECKPOINT_DIR / LAST_CHECKPOINT
     if not config.resume:
-        if checkpoint_dir.is_dir() and any(checkpoint_dir.iterdir()):
-            raise FileExistsError(
-                f"{out_dir} already holds a run ({checkpoint_dir} is not empty); pass "
-                "resume=True (--resume) to continue it, or choose another output folder"
-            )
+        if holds_checkpoints(out_dir):
+            raise run_exists_error(out_dir, out_dir)
         return None
     if not last.is_file():
         raise FileNotFoundError(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -32,8 +32,13 @@ from gnnkit.data.molecules import (
 )
 from gnnkit.data.molecules.catalog import resolve_dataset
 from gnnkit.data.molecules.dataset import InvalidRow
-from gnnkit.data.molecules.descriptors import read_descriptor_file
-from gnnkit.data.molecules.inputs import PredictionInputs, prediction_inputs
+from gnnkit.data.molecules.descriptors import (
+    DescriptorMismatchError,
+    check_descriptor_record,
+    descriptor_record,
+    read_descriptor_file,
+)
+from gnnkit.data.molecules.inputs import PredictionInputs, featurizer_config, prediction_inputs
 from gnnkit.data.molecules.table import read_molecule_table
 from gnnkit.data.splits import (
     Split,
@@ -44,18 +49,29 @@ from gnnkit.data.splits import (
     stratified_split,
     write_splits,
 )
-from gnnkit.models import build_model
+from gnnkit.models import build_model, model_spec
+from gnnkit.models.cascade import CASCADE_MODELS
 from gnnkit.train import (
+    CheckpointError,
     Ensemble,
     EnsemblePrediction,
     TrainConfig,
+    TrainedModel,
     compute_metrics,
     fit,
     load_ensemble,
 )
 from gnnkit.train.artefacts import plot_parity, plot_roc, predictions_frame, write_json
+from gnnkit.train.config import setting_changes
 from gnnkit.train.data import find_id_key, graph_ids, stack_targets
+from gnnkit.train.ensemble import MODEL_FILE, RUN_FILE, read_run_record
 from gnnkit.train.tasks import Task
+from gnnkit.train.trainer import (
+    CHECKPOINT_DIR,
+    LAST_CHECKPOINT,
+    holds_checkpoints,
+    run_exists_error,
+)
 
 TASKS = {"regression": "regression", "classification": "binary", "multiclass": "multiclass"}
 TRAINING_SMILES = "training_smiles.csv"
@@ -67,6 +83,14 @@ MODEL_FIELDS = (
     "ffn_hidden_channels",
     "ffn_layers",
 )
+#: Settings of :class:`MoleculeTrainConfig` that a resumed run may change: where the data
+#: files are (their SHA-256 is compared instead), featurization processes, and ``train``
+#: (compared by :meth:`~gnnkit.train.TrainConfig.resume_conflicts`).
+RESUMABLE_SETTINGS = frozenset({"data", "descriptor_file", "workers", "train"})
+#: Model folders of a run in any layout: one model, ensemble members, folds, both.
+RUN_LAYOUTS = ("fold_*", "member_*", "fold_*/member_*")
+#: Column that predictions of a partial run (``allow_partial``) add: the models used.
+MODELS_USED = "models_used"
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,10 +118,13 @@ class MoleculeTrainConfig:
     """Settings of :func:`train_molecules` (the ``gnnkit mol train`` options).
 
     Data: ``data`` (a file, a dataset name such as ``esol``, or ``None`` for the embedded
-    ChEMBL set), ``smiles_column``, ``target_columns``, ``weight_column``.
+    ChEMBL set), ``smiles_column``, ``target_columns``, ``weight_column``, ``deduplicate``
+    (rows holding the same molecule: ``"keep"`` them all, with a warning, each molecule's rows
+    in one part of every split; ``"mean"`` merges them into one with the mean of their targets,
+    regression only; ``"first"`` keeps the first; ``"error"`` refuses the file).
     Task and split: ``task`` (regression, classification, multiclass), ``split`` (random,
     scaffold, stratified), ``sizes``, ``splits_file`` (chemprop's ``splits.json``), ``folds``
-    (k-fold cross-validation when ≥ 2).
+    (k-fold cross-validation when ≥ 2; 1 or ``None``: one split by ``split``).
     Model: ``model`` (``"dmpnn"``, the D-MPNN on 2-D graphs, or ``"egnn"``, an E(3)-invariant
     EGNN on one ETKDG conformer per molecule, embedded with ``conformer_seed``; molecules that
     cannot be embedded are reported in ``invalid_smiles.csv``), ``hidden_channels`` and
@@ -115,6 +142,7 @@ class MoleculeTrainConfig:
     smiles_column: str | None = None
     target_columns: list[str] | None = None
     weight_column: str | None = None
+    deduplicate: str = "keep"
     task: str = "regression"
     split: str = "random"
     sizes: tuple[float, float, float] = (0.8, 0.1, 0.1)
@@ -140,6 +168,27 @@ class MoleculeTrainConfig:
             raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
         if self.ensemble < 1:
             raise ValueError(f"ensemble must be at least 1, got {self.ensemble}")
+        if self.folds is not None and self.folds < 1:
+            raise ValueError(
+                f"folds must be at least 1 (1: one split, k >= 2: k-fold), got {self.folds}"
+            )
+        if self.folds is not None and self.folds >= 2:
+            if self.splits_file:
+                raise ValueError(
+                    "folds (--folds) and splits_file (--splits-file) both choose the splits; give "
+                    "one (a splits file may hold several splits, trained like folds)"
+                )
+            if self.split == "scaffold":
+                raise ValueError(
+                    "k-fold cross-validation (--folds) assigns molecules to folds at random (by "
+                    "class for classification), so it cannot follow split='scaffold' (--split "
+                    "scaffold); drop one"
+                )
+        if self.deduplicate == "mean" and self.task != "regression":
+            raise ValueError(
+                "deduplicate='mean' averages the targets of a molecule's rows, which suits a "
+                f"regression task, not {self.task}; use 'first' or 'error'"
+            )
         if self.model not in MOLECULE_MODELS:
             raise ValueError(
                 f"model must be one of {', '.join(MOLECULE_MODELS)}, got {self.model!r}"
@@ -155,6 +204,7 @@ class MoleculeTrainConfig:
         if self.depth is None:
             self.depth = spec.depth
         self.train.task = TASKS[self.task]
+        self.train.validate()  # before the data are featurized, not after
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "train"}
@@ -162,12 +212,17 @@ class MoleculeTrainConfig:
         out["train"] = asdict(self.train)
         return out
 
+    def resume_conflicts(self, saved: dict[str, Any]) -> list[str]:
+        """Settings that differ from ``saved`` (a run's :meth:`to_dict`) and may not change on
+        resume (see :data:`RESUMABLE_SETTINGS`)."""
+        own = setting_changes(saved, self.to_dict(), RESUMABLE_SETTINGS)
+        return own + self.train.resume_conflicts(saved.get("train", {}))
 
-def load_dataset(config: MoleculeTrainConfig, out_dir: Path) -> MoleculeCSVDataset:
-    """The dataset of ``config``; writes ``invalid_smiles.csv`` to ``out_dir`` if rows were
-    skipped."""
+
+def load_dataset(config: MoleculeTrainConfig) -> MoleculeCSVDataset:
+    """The dataset of ``config`` (its skipped rows in ``invalid_rows``)."""
     spec = resolve_dataset(config.data)
-    dataset = MoleculeCSVDataset(
+    return MoleculeCSVDataset(
         spec.path,
         smiles_column=config.smiles_column or spec.smiles_column,
         target_columns=config.target_columns or spec.target_columns,
@@ -180,11 +235,8 @@ def load_dataset(config: MoleculeTrainConfig, out_dir: Path) -> MoleculeCSVDatas
         descriptors=config.descriptors,
         descriptor_file=config.descriptor_file,
         workers=config.workers,
+        deduplicate=config.deduplicate,
     )
-    if dataset.invalid_rows:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        write_invalid_rows(dataset.invalid_rows, out_dir / "invalid_smiles.csv")
-    return dataset
 
 
 def make_splits(config: MoleculeTrainConfig, dataset: MoleculeCSVDataset) -> list[Split]:
@@ -203,17 +255,18 @@ def make_splits(config: MoleculeTrainConfig, dataset: MoleculeCSVDataset) -> lis
         return splits
     n = len(dataset)
     labels = _stratification_labels(dataset) if config.task != "regression" else None
+    groups = dataset.molecule_keys  # a molecule's rows stay in one part
     if config.folds and config.folds >= 2:
-        return k_fold_splits(n, config.folds, seed=config.train.seed, labels=labels)
+        return k_fold_splits(n, config.folds, seed=config.train.seed, labels=labels, groups=groups)
     if config.split == "scaffold":
         return [scaffold_split(dataset._data.smiles, config.sizes, config.train.seed)]
     if config.split == "stratified":
         if labels is None:
             raise ValueError("a stratified split needs a classification or multiclass task")
-        return [stratified_split(labels, config.sizes, config.train.seed)]
+        return [stratified_split(labels, config.sizes, config.train.seed, groups)]
     if config.split != "random":
         raise ValueError(f"split must be random, scaffold or stratified, got {config.split!r}")
-    return [random_split(n, config.sizes, config.train.seed)]
+    return [random_split(n, config.sizes, config.train.seed, groups)]
 
 
 def _stratification_labels(dataset: MoleculeCSVDataset) -> list[tuple]:
@@ -237,22 +290,128 @@ def train_molecules(config: MoleculeTrainConfig, out_dir: str | Path) -> dict[st
     ``metrics.json`` scores the ensemble's mean prediction (with each member's metrics under
     ``"members"``) and whose ``test_predictions.csv`` adds the members' spread. The training
     molecules of every split are listed in ``training_smiles.csv`` (for novelty filters).
+
+    Before anything is written, the output folder is checked: a fresh run may not replace a
+    run there, and ``config.train.resume`` continues one only with the data it was trained on
+    (the SHA-256 of the data file and of the descriptor file) and the same settings (see
+    :meth:`MoleculeTrainConfig.resume_conflicts`), all recorded in ``run.json`` with the model
+    files the finished run holds. A run without ``run.json`` (written by an older gnnkit)
+    cannot be checked, so it is not resumed. Folds and members that had not started when the
+    run stopped start afresh.
     """
     out_dir = Path(out_dir)
-    dataset = load_dataset(config, out_dir)
+    dataset = load_dataset(config)
     splits = make_splits(config, dataset)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    write_splits([rows_split(s, dataset.rows()) for s in splits], out_dir / "splits.json")
-    write_training_smiles(dataset, splits, out_dir / TRAINING_SMILES)
+    record = run_record(config, dataset, len(splits))
+    check_run_folder(config, record, out_dir)
+    start_run(record, dataset, splits, out_dir)
     runs = []
     for number, split in enumerate(splits):
-        run_dir = out_dir if len(splits) == 1 else out_dir / f"fold_{number}"
+        run_dir = out_dir / split_folder(number, len(splits))
         runs.append(_train_split(config, dataset, split, run_dir))
     if len(runs) == 1:
         return runs[0]
     summary = summarise_folds(runs)
     (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def split_folder(number: int, n_splits: int) -> Path:
+    """The folder of split ``number``, relative to the run's: the run's own, or ``fold_k``."""
+    return Path() if n_splits == 1 else Path(f"fold_{number}")
+
+
+def member_folders(config: MoleculeTrainConfig) -> list[Path]:
+    """The folders of a split's models, relative to the split's: its own, or ``member_k``."""
+    if config.ensemble == 1:
+        return [Path()]
+    return [Path(f"member_{k}") for k in range(config.ensemble)]
+
+
+def model_folders(config: MoleculeTrainConfig, n_splits: int) -> list[Path]:
+    """The folders, relative to the run's, in which the run trains its models."""
+    return [
+        split_folder(number, n_splits) / member
+        for number in range(n_splits)
+        for member in member_folders(config)
+    ]
+
+
+def run_record(
+    config: MoleculeTrainConfig, dataset: MoleculeCSVDataset, n_splits: int
+) -> dict[str, Any]:
+    """What ``run.json`` records: the input files (path and SHA-256), the settings and the
+    model files of the finished run (see :func:`~gnnkit.train.ensemble.planned_model_files`)."""
+    descriptors = dataset.settings["descriptor_file_sha256"]
+    return {
+        "files": {
+            "data": {"path": str(dataset.path), "sha256": dataset.settings["file_sha256"]},
+            "descriptor_file": (
+                {"path": str(config.descriptor_file), "sha256": descriptors}
+                if descriptors
+                else None
+            ),
+        },
+        "config": config.to_dict(),
+        "models": [(folder / MODEL_FILE).as_posix() for folder in model_folders(config, n_splits)],
+    }
+
+
+def check_run_folder(config: MoleculeTrainConfig, record: dict[str, Any], out_dir: Path) -> None:
+    """Refuse a fresh run into a folder holding a run (any layout), and a resumed run of none,
+    of one without ``run.json``, or on other files or settings than its ``run.json`` records
+    (see :func:`train_molecules`)."""
+    candidates = [out_dir, *sorted(p for layout in RUN_LAYOUTS for p in out_dir.glob(layout))]
+    held = [folder for folder in candidates if holds_checkpoints(folder)]
+    if not config.train.resume:
+        if held:
+            raise run_exists_error(out_dir, held[0])
+        return
+    if not held:
+        raise FileNotFoundError(
+            f"resume=True but {out_dir} holds no run to continue (no {CHECKPOINT_DIR}/ with a "
+            "checkpoint); start the run without resume"
+        )
+    saved = read_run_record(out_dir)
+    if saved is None:
+        raise ValueError(
+            f"cannot resume {out_dir}: it has no {RUN_FILE} (a run of an older gnnkit), so "
+            "the data and settings it was trained with cannot be checked; train it again in "
+            "another folder"
+        )
+    _check_same_files(out_dir, saved.get("files", {}), record["files"])
+    conflicts = config.resume_conflicts(saved.get("config", {}))
+    if conflicts:
+        raise ValueError(f"cannot resume {out_dir} with different settings: {'; '.join(conflicts)}")
+
+
+def _check_same_files(out_dir: Path, saved: dict[str, Any], current: dict[str, Any]) -> None:
+    """Refuse to resume on input files (by SHA-256) other than those the run was trained on."""
+
+    def describe(file: dict[str, str] | None) -> str:
+        return f"{file['path']} (sha256 {file['sha256']})" if file else "none"
+
+    for name, now in current.items():
+        before = saved.get(name)
+        if (before or {}).get("sha256") != (now or {}).get("sha256"):
+            raise ValueError(
+                f"cannot resume {out_dir}: it was trained with {name.replace('_', ' ')} "
+                f"{describe(before)}, not {describe(now)}; resume with the files it was trained "
+                "with, or choose another output folder"
+            )
+
+
+def start_run(
+    record: dict[str, Any], dataset: MoleculeCSVDataset, splits: list[Split], out_dir: Path
+) -> None:
+    """Write what a run holds before training: ``run.json``, ``splits.json``, the training
+    SMILES and, if rows were skipped, ``invalid_smiles.csv``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / RUN_FILE, record)
+    write_splits([rows_split(s, dataset.rows()) for s in splits], out_dir / "splits.json")
+    write_training_smiles(dataset, splits, out_dir / TRAINING_SMILES)
+    if dataset.invalid_rows:
+        write_invalid_rows(dataset.invalid_rows, out_dir / "invalid_smiles.csv")
 
 
 def write_training_smiles(dataset: MoleculeCSVDataset, splits: list[Split], path: Path) -> None:
@@ -288,9 +447,9 @@ def _train_split(
             replace(config, train=replace(config.train, seed=config.train.seed + k)),
             dataset,
             split,
-            out_dir / f"member_{k}",
+            out_dir / folder,
         )
-        for k in range(config.ensemble)
+        for k, folder in enumerate(member_folders(config))
     ]
     return score_ensemble(
         load_ensemble(out_dir), split_parts(dataset, split), members, out_dir, config.train
@@ -358,7 +517,11 @@ def _train_one(
     model = build_model(config.model, hparams)
     if descriptor_dim:
         model.set_descriptor_scaling(torch.cat([g.descriptors for g in parts["train"]]))
-    train_config = replace(config.train, task_names=dataset.task_names, n_classes=n_classes)
+    # A fold or member that had not started when a resumed run stopped starts afresh.
+    resume = config.train.resume and (out_dir / CHECKPOINT_DIR / LAST_CHECKPOINT).is_file()
+    train_config = replace(
+        config.train, task_names=dataset.task_names, n_classes=n_classes, resume=resume
+    )
     result = fit(
         model,
         parts["train"],
@@ -368,7 +531,7 @@ def _train_one(
         out_dir,
         featurizer={
             **dataset.featurizer_config.to_dict(),
-            "descriptors": config.descriptors or ("file" if config.descriptor_file else None),
+            **descriptor_record(config.descriptors or ("file" if config.descriptor_file else None)),
             "smiles_column": dataset.settings["smiles_column"],
         },
     )
@@ -409,6 +572,48 @@ def featurize_for_prediction(
     return inputs.graphs(), inputs.positions, inputs.failures
 
 
+def check_molecule_model(trained: TrainedModel, source: Path) -> None:
+    """Raise :class:`~gnnkit.train.CheckpointError` naming ``source`` unless it holds a
+    molecule model whose featurizer makes the atom and bond features its weights expect, and
+    whose RDKit descriptors (if any) the installed RDKit computes."""
+    spec = model_spec(trained.model)
+    if spec.name not in MOLECULE_MODELS:
+        kind = "a cascade model" if spec.name in CASCADE_MODELS else "a model"
+        raise CheckpointError(
+            f"{source} is {kind} ({spec.name}), not a molecule model ({', '.join(MOLECULE_MODELS)})"
+        )
+    featurizer = featurizer_config(trained.featurizer or {})
+    for part, width in (("atom", featurizer.atom_dim), ("bond", featurizer.bond_dim)):
+        expected = spec.hparams.get(f"{part}_dim")
+        if expected is not None and expected != width:
+            raise CheckpointError(
+                f"{source}: its featurizer ({featurizer.atom_features!r} atom features) gives "
+                f"{width} {part} features but the weights expect {expected}"
+            )
+    _check_descriptors(trained, spec.hparams.get("descriptor_dim"), source)
+
+
+def _check_descriptors(trained: TrainedModel, width: int | None, source: Path) -> None:
+    """:func:`~gnnkit.data.molecules.descriptors.check_descriptor_record` for a checkpoint:
+    a mismatch is a :class:`~gnnkit.train.CheckpointError` naming ``source``, a warning goes
+    to stderr."""
+    try:
+        warning = check_descriptor_record(trained.featurizer or {}, width)
+    except DescriptorMismatchError as error:
+        raise CheckpointError(f"{source}: {error}") from error
+    if warning:
+        print(f"warning: {source}: {warning}", file=sys.stderr)
+
+
+def load_molecule_ensemble(model_dir: str | Path, allow_partial: bool = False) -> Ensemble:
+    """The models of a molecule run (see :func:`~gnnkit.train.load_ensemble`), each checked
+    by :func:`check_molecule_model`."""
+    ensemble = load_ensemble(model_dir, allow_partial=allow_partial)
+    for member, source in zip(ensemble.members, ensemble.sources):
+        check_molecule_model(member, source)
+    return ensemble
+
+
 def _featurize_file(
     ensemble: Ensemble,
     data: str | Path,
@@ -428,7 +633,9 @@ def _featurize_file(
 
 
 def _report_invalid(table: Any, failures: list[tuple[int, str]], data: Any, out: Path) -> None:
-    """``invalid_smiles.csv`` beside ``out`` and a count on stderr, when rows failed."""
+    """``invalid_smiles.csv`` beside ``out`` and a count on stderr, when rows failed; else no
+    ``invalid_smiles.csv`` (one from an earlier output is removed)."""
+    (out.parent / "invalid_smiles.csv").unlink(missing_ok=True)
     if not failures:
         return
     invalid = [
@@ -454,6 +661,7 @@ def predict_molecules(
     batch_size: int = 256,
     mc_dropout: int = 0,
     seed: int = 0,
+    allow_partial: bool = False,
 ) -> pd.DataFrame:
     """Predict every row of ``data`` with the model(s) in ``model_dir``.
 
@@ -465,12 +673,18 @@ def predict_molecules(
     samples per molecule (an ensemble, or ``mc_dropout`` passes per model, drawn after
     ``torch.manual_seed(seed)``). Rows whose SMILES RDKit rejects get empty predictions and are
     listed in ``invalid_smiles.csv`` beside ``out``.
+
+    A run whose training stopped before every fold or member was trained is refused; with
+    ``allow_partial`` its trained models predict, a warning goes to stderr and the output gets
+    a :data:`MODELS_USED` column holding their number.
     """
-    ensemble = load_ensemble(model_dir)
+    ensemble = load_molecule_ensemble(model_dir, allow_partial)
     table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
     torch.manual_seed(seed)
     prediction = ensemble.predict(inputs.batches(batch_size), mc_samples=mc_dropout)
     frame = add_prediction_columns(table.frame, ensemble.task, prediction, inputs.positions)
+    if ensemble.missing:
+        frame[output_name(MODELS_USED, frame.columns)] = len(ensemble)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
@@ -510,7 +724,13 @@ def prediction_column_names(task: Task, spread: bool, taken: Iterable[str] = ())
         for column, _ in _prediction_slots(task)
         for name in (column, *([f"{column}_std"] if spread else []))
     ]
-    return [f"{name}_pred" if name in taken else name for name in names]
+    return [output_name(name, taken) for name in names]
+
+
+def output_name(name: str, taken: Collection[str]) -> str:
+    """``name`` for an output column beside input columns ``taken``: with ``_pred`` appended
+    when an input column has it."""
+    return f"{name}_pred" if name in taken else name
 
 
 def add_prediction_columns(
@@ -540,6 +760,7 @@ def fingerprint_molecules(
     descriptor_file: str | Path | None = None,
     workers: int = 1,
     batch_size: int = 256,
+    allow_partial: bool = False,
 ) -> pd.DataFrame:
     """Learned fingerprints of every valid row of ``data``: one model's molecule vector
     (``layer`` ``"aggregate"`` or ``"penultimate"``, see
@@ -549,12 +770,12 @@ def fingerprint_molecules(
     ``fp_0 … fp_{F-1}``; ending in ``.npy`` it gets the float32 matrix, and ``<stem>.rows.csv``
     beside it the ``row`` and ``smiles`` of each of its rows. Invalid rows are left out and
     listed in ``invalid_smiles.csv`` beside ``out``. Returns the ``row``/``smiles`` table (with
-    the ``fp_k`` columns).
+    the ``fp_k`` columns). ``allow_partial``: as in :func:`predict_molecules`.
     """
     out = Path(out)
     if out.suffix not in (".csv", ".npy"):
         raise ValueError(f"{out}: the fingerprint file must end in .csv or .npy")
-    ensemble = load_ensemble(model_dir)
+    ensemble = load_molecule_ensemble(model_dir, allow_partial)
     table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
     positions = inputs.positions
     vectors = ensemble.fingerprints(inputs.batches(batch_size), layer=layer, member=member).numpy()

@@ -10,9 +10,13 @@ import rdkit
 from rdkit import Chem, rdBase
 
 from gnnkit.data.molecules import FeaturizerConfig, MoleculeFeaturizer
-from gnnkit.data.molecules.featurizer import is_plain_smiles, reverse_edges
+from gnnkit.data.molecules.featurizer import FeaturizedMolecules, is_plain_smiles, reverse_edges
+
+GRAPH_ARRAYS = ("V", "E", "edge_index", "num_atoms", "num_edges")
 
 NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
+#: chemprop 2.3.1's graphs of edge-case SMILES (made by ``tests/fixtures/chemprop_features.py``).
+CHEMPROP = Path(__file__).parents[1] / "fixtures" / "chemprop_features.npz"
 
 
 def hot(row: np.ndarray) -> list[int]:
@@ -111,6 +115,9 @@ def test_nci_file_failures_match_rdkit_and_workers_agree():
         ("[13CH4]", False),  # isotope
         ("[H]C", False),  # explicit hydrogen atom, removed by the full parser
         ("CC |$;_AV:x$|", False),  # CXSMILES extension
+        ("C:C", False),  # aromatic bond symbol
+        ("[CH3:1][OH:2]", True),  # atom maps, not bonds
+        ("[C:1]:[C:2]", False),
     ],
 )
 def test_plain_smiles_detection(smiles: str, plain: bool):
@@ -144,3 +151,59 @@ def test_fast_parse_gives_exactly_the_full_parsers_features(config: FeaturizerCo
     assert [i for i, _ in fast.failures] == [i for i, m in enumerate(full) if m is None]
     for name in ("x", "edge_index", "edge_attr", "num_atoms", "num_edges"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(reference, name), err_msg=name)
+
+
+def test_aromatic_bond_symbol_outside_a_ring_leaves_atoms_non_aromatic():
+    """``:`` between atoms that no aromatic ring holds gives a bond of aromatic type whose atoms
+    RDKit does not flag aromatic: slot 70 stays 0, as from ``Chem.MolFromSmiles``."""
+    smiles = ["C:C", "CC(:O):O", "N:C:N", "c1ccccc1C:C"]
+    featurizer = MoleculeFeaturizer()
+    fast = featurizer.featurize(smiles)
+    full = featurizer.featurize_mols([Chem.MolFromSmiles(s) for s in smiles])
+    np.testing.assert_array_equal(fast.x, full.x)
+    np.testing.assert_array_equal(fast.edge_attr, full.edge_attr)
+    assert fast.x[:, 70].tolist() == [0] * 9 + [1] * 6 + [0, 0]
+    assert fast.edge_attr[0, 4] == 1.0  # the bond of C:C keeps its aromatic type
+
+
+def _differing(smiles: list[str], ours: FeaturizedMolecules, reference: dict) -> list[str]:
+    """The SMILES whose graph in ``ours`` differs from ``reference`` (``V``, ``E``,
+    ``edge_index``, ``num_atoms``, ``num_edges`` of the same molecules)."""
+    atom_ends = np.cumsum(reference["num_atoms"])[:-1]
+    edge_ends = np.cumsum(reference["num_edges"])[:-1]
+    theirs = zip(
+        np.split(reference["V"], atom_ends),
+        np.split(reference["edge_index"], edge_ends, axis=1),
+        np.split(reference["E"], edge_ends),
+    )
+    return [
+        text
+        for text, (_, *graph), expected in zip(smiles, ours.graphs(), theirs, strict=True)
+        if not all(np.array_equal(a, b) for a, b in zip(graph, expected))
+    ]
+
+
+@pytest.mark.parametrize("path", ["fast", "full"])
+@pytest.mark.parametrize("variant", ["plain", "add_h"])
+def test_features_equal_chemprops_on_edge_cases(variant: str, path: str):
+    """Stereo, charges, ``:`` bonds, isotopes, salts, explicit and added hydrogens, metals,
+    radicals, ring closures, ``[nH]``: chemprop 2.3.1's atom and bond features and edges, and
+    the SMILES it refuses, exactly (``path``: gnnkit's own parsing, or RDKit's full parser)."""
+    fixture = np.load(CHEMPROP)
+    reference = {name: fixture[f"{variant}_{name}"] for name in GRAPH_ARRAYS}
+    smiles, valid = fixture["smiles"].tolist(), fixture["valid"]
+    featurizer = MoleculeFeaturizer(FeaturizerConfig(add_hydrogens=variant == "add_h"))
+    accepted = [s for s, ok in zip(smiles, valid) if ok]
+    refused = [s for s, ok in zip(smiles, valid) if not ok]
+    if path == "fast":
+        ours = featurizer.featurize(smiles)
+        assert [smiles[i] for i, _ in ours.failures] == refused
+    else:
+        with rdBase.BlockLogs():
+            mols = [Chem.MolFromSmiles(s) for s in accepted]
+        ours = featurizer.featurize_mols([Chem.AddHs(m) if variant == "add_h" else m for m in mols])
+    differing = _differing(accepted, ours, reference)
+    versions = f"fixture: RDKit {fixture['rdkit_version']}, installed: RDKit {rdkit.__version__}"
+    assert not differing, f"unlike chemprop's: {differing} ({versions})"
+    np.testing.assert_array_equal(ours.num_atoms, reference["num_atoms"])
+    np.testing.assert_array_equal(ours.num_edges, reference["num_edges"])

@@ -151,3 +151,56 @@ def test_descriptors_are_stored_per_molecule(tmp_path, cache):
     with pytest.raises(ValueError, match="unknown descriptors 'morgan'"):
         MoleculeCSVDataset(csv, descriptors="morgan", root=cache)
     assert np.isfinite(dataset._data.descriptors.numpy()).mean() > 0.95
+
+
+#: Ethanol in rows 0, 2 and 4 (conflicting targets), benzene in rows 1 and 5 (the same ones).
+DUPLICATES = "smiles,a,b\nCCO,1,\nc1ccccc1,2,5\nOCC,3,7\nCC,4,1\nC(C)O,,9\nc1ccccc1,2,5\n"
+
+
+def found_duplicates(path: Path) -> str:
+    return (
+        f"{path}: the same molecule (canonical SMILES) in several rows: 2 molecules in 5 rows, "
+        "1 with conflicting targets; e.g. 'CCO' in rows 0, 2, 4 (lines 2, 4, 6); 'c1ccccc1' in "
+        "rows 1, 5 (lines 3, 7)"
+    )
+
+
+def test_duplicate_molecules_merged_by_mean_or_first(tmp_path, cache, capsys):
+    csv = write(tmp_path / "dup.csv", DUPLICATES)
+    mean = MoleculeCSVDataset(csv, root=cache, deduplicate="mean")
+    assert mean.rows().tolist() == [0, 1, 3]
+    assert mean.molecule_keys == ["CCO", "c1ccccc1", "CC"]
+    assert mean._data.y.tolist() == [[2.0, 8.0], [2.0, 5.0], [4.0, 1.0]]
+    assert mean._data.y_mask.all()
+    assert [graph.smiles for graph in mean] == ["CCO", "c1ccccc1", "CC"]
+    batch = next(iter(DataLoader(mean, batch_size=3)))
+    assert torch.equal(batch.edge_index[:, batch.rev_edge_index], batch.edge_index.flip(0))
+    assert capsys.readouterr().err == (
+        f"{found_duplicates(csv)}; merged into one row per molecule, with the mean of the rows' "
+        "targets\n"
+    )
+    first = MoleculeCSVDataset(csv, root=cache, deduplicate="first")
+    assert first.rows().tolist() == [0, 1, 3]
+    assert first[0].y_mask.tolist() == [[True, False]] and first[0].y[0, 0].item() == 1.0
+    assert capsys.readouterr().err.endswith("with the first row's targets\n")
+
+
+def test_duplicate_molecules_kept_with_a_warning_or_refused(tmp_path, cache, capsys):
+    csv = write(tmp_path / "dup.csv", DUPLICATES)
+    keep = MoleculeCSVDataset(csv, root=cache, deduplicate="keep")
+    assert len(keep) == 6 and keep[2].y.tolist() == [[3.0, 7.0]]
+    assert keep.molecule_keys == ["CCO", "c1ccccc1", "CCO", "CC", "CCO", "c1ccccc1"]
+    assert capsys.readouterr().err == (
+        f"warning: {found_duplicates(csv)}; each molecule's rows are kept in one part of every "
+        "split (--deduplicate mean or first merges them, error refuses the file)\n"
+    )
+    with pytest.raises(DataFileError) as error:
+        MoleculeCSVDataset(csv, root=cache, deduplicate="error")
+    assert str(error.value) == (
+        f"{found_duplicates(csv)}; remove them, or merge them with --deduplicate mean or first"
+    )
+    unchecked = MoleculeCSVDataset(csv, root=cache)
+    assert len(unchecked) == 6 and unchecked.molecule_keys is None
+    assert capsys.readouterr().err == ""
+    with pytest.raises(ValueError, match="deduplicate must be one of keep, mean, first, error"):
+        MoleculeCSVDataset(csv, root=cache, deduplicate="last")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import pandas as pd
@@ -85,3 +86,96 @@ def test_smiles_column_choice_and_errors(files, tmp_path):
         MoleculeStream(tmp_path / "m.sdf")
     reserved = MoleculeStream(files["m.csv"], reserved=["name"])
     assert reserved.columns == ["row", "line", "smiles", "name_input", "row_input"]
+
+
+def readers(path: Path, **kwargs) -> list:
+    """Both readers of ``path``: the chunked stream and the whole-table reader."""
+    return [
+        lambda: pd.concat(list(MoleculeStream(path, chunk_size=2, **kwargs))),
+        lambda: read_molecule_table(path, target_columns=[], **kwargs),
+    ]
+
+
+@pytest.mark.parametrize("smiles_column", [None, "smiles"])
+def test_a_file_without_header_is_refused_by_both_readers(tmp_path, smiles_column):
+    path = tmp_path / "bare.csv"
+    path.write_text("CCO,1.2\nc1ccccc1,0.5\n")
+    for read_file in readers(path, smiles_column=smiles_column):
+        with pytest.raises(DataFileError) as error:
+            read_file()
+        assert str(error.value) == (
+            f"{path}: line 1 looks like a molecule ('CCO'), not a header; add a header line "
+            "naming the columns, e.g. 'smiles'"
+        )
+    # A header whose first name is no molecule is a header: its first column is the SMILES.
+    (tmp_path / "named.csv").write_text("structure,value\nCCO,1.2\n")
+    assert read_molecule_table(tmp_path / "named.csv", target_columns=[]).smiles == ["CCO"]
+    assert next(iter(MoleculeStream(tmp_path / "named.csv"))).smiles.tolist() == ["CCO"]
+
+
+def truncated_gzip(path: Path, text: str) -> Path:
+    """``text`` gzip-compressed, flushed, and cut off before the end of the stream."""
+    compressor = zlib.compressobj(wbits=31)  # the gzip container
+    path.write_bytes(compressor.compress(text.encode()) + compressor.flush(zlib.Z_FULL_FLUSH))
+    return path
+
+
+def test_a_truncated_gzip_file_names_the_line_after_the_rows_read(tmp_path):
+    path = truncated_gzip(tmp_path / "cut.csv.gz", "smiles,id\nCCO,a\nCC,b\nCCN,c\n")
+    message = (
+        f"{path}: cannot be read after line 4 (a truncated or damaged file?): Compressed file "
+        "ended before the end-of-stream marker was reached"
+    )
+    chunks = iter(MoleculeStream(path, chunk_size=2))
+    assert next(chunks).smiles.tolist() == ["CCO", "CC"]
+    assert next(chunks).smiles.tolist() == ["CCN"]  # the rows read before the error
+    with pytest.raises(DataFileError) as error:
+        next(chunks)
+    assert str(error.value) == message
+    with pytest.raises(DataFileError) as error:
+        read_molecule_table(path, target_columns=[])
+    assert str(error.value) == message
+    (tmp_path / "plain.csv.gz").write_text(CSV)
+    with pytest.raises(DataFileError) as error:
+        MoleculeStream(tmp_path / "plain.csv.gz")
+    assert str(error.value) == (
+        f"{tmp_path / 'plain.csv.gz'}: cannot be read (a truncated or damaged file?): Not a "
+        "gzipped file (b'na')"
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "line", "byte"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", 1, "byte 1 of the line is 0x89"),
+        (b"smiles,name\nCCO,ethanol\nCC,\xe9thane\n", 3, "byte 4 of the line is 0xe9"),
+    ],
+)
+def test_a_file_that_is_not_utf8_text_names_the_file_and_line(tmp_path, content, line, byte):
+    path = tmp_path / "library.csv"
+    path.write_bytes(content)
+    for read_file in readers(path):
+        with pytest.raises(DataFileError) as error:
+            read_file()
+        assert str(error.value) == (
+            f"{path}: line {line} is not UTF-8 text ({byte}); a molecule file is UTF-8 text: "
+            ".csv, .tsv or .smi, optionally gzip-compressed (.gz)"
+        )
+
+
+def test_a_byte_order_mark_is_not_part_of_the_header(tmp_path):
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffsmiles,y\nCCO,1\n".encode())
+    table = read_molecule_table(path, smiles_column="smiles", target_columns=["y"])
+    assert table.smiles == ["CCO"] and table.task_names == ["y"]
+    assert MoleculeStream(path, smiles_column="smiles").input_columns == ["y"]
+
+
+def test_a_line_the_csv_reader_rejects_names_the_file_and_line(tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text("smiles\nCCO\n" + "C" * 200_000 + "\nCC\n")
+    chunks = iter(MoleculeStream(path, chunk_size=1))
+    assert next(chunks).smiles.tolist() == ["CCO"]
+    with pytest.raises(DataFileError) as error:
+        next(chunks)
+    assert str(error.value) == f"{path}: line 3: field larger than field limit (131072)"

@@ -82,6 +82,43 @@ def test_k_fold_never_drops_items_of_small_classes():
     assert (len(split.train), len(split.val), len(split.test)) == (4, 1, 0)
 
 
+#: 30 items holding 12 molecules: item k is molecule k % 12 (2 or 3 items each).
+MOLECULES = [f"m{k % 12}" for k in range(30)]
+
+
+def parts_of_groups(split: Split, groups: list[str]) -> dict[str, set[str]]:
+    """The parts that hold items of each group."""
+    parts: dict[str, set[str]] = {}
+    for name in ("train", "val", "test"):
+        for index in getattr(split, name):
+            parts.setdefault(groups[index], set()).add(name)
+    return parts
+
+
+def test_grouped_items_share_a_part_in_every_split():
+    labels = [k % 12 % 2 for k in range(30)]
+    splits = [
+        *(random_split(30, seed=seed, groups=MOLECULES) for seed in range(5)),
+        *(stratified_split(labels, seed=seed, groups=MOLECULES) for seed in range(5)),
+        *k_fold_splits(30, 3, seed=0, labels=labels, groups=MOLECULES),
+    ]
+    for split in splits:
+        split.check_disjoint()
+        assert sorted(split.train + split.val + split.test) == list(range(30))
+        assert all(len(parts) == 1 for parts in parts_of_groups(split, MOLECULES).values())
+    grouped = random_split(30, (0.8, 0.1, 0.1), seed=0, groups=MOLECULES)
+    assert (grouped.val, grouped.test) == ([10, 22], [8, 20, 1, 13, 25])
+    assert len(grouped.train) == 23
+    # Without groups, a molecule's items land in several parts.
+    ungrouped = parts_of_groups(random_split(30, seed=0), MOLECULES)
+    assert sum(len(parts) > 1 for parts in ungrouped.values()) > 0
+    # One key per item: the ungrouped splits.
+    assert random_split(30, seed=3, groups=list(range(30))) == random_split(30, seed=3)
+    assert k_fold_splits(30, 3, seed=1, groups=list(range(30))) == k_fold_splits(30, 3, seed=1)
+    with pytest.raises(ValueError, match=r"^cannot make 13 folds of 12 groups of items$"):
+        k_fold_splits(30, 13, groups=MOLECULES)
+
+
 def test_splits_file_round_trip_and_validation(tmp_path):
     splits = [Split([0, 1, 2], [3], [4]), Split([1, 2, 3], [4], [0])]
     path = tmp_path / "splits.json"

@@ -180,3 +180,19 @@ def test_command_line_options_build_the_config() -> None:
     assert config_from_arguments(parser.parse_args(["--devices", "auto"])).devices == "auto"
     with pytest.raises(SystemExit):
         parser.parse_args(["--progress", "fancy"])
+
+
+def test_integer_options_are_checked_when_parsed(capsys) -> None:
+    parser = argparse.ArgumentParser(prog="train")
+    add_config_arguments(parser)
+    assert config_from_arguments(parser.parse_args(["--num-workers", "0"])).num_workers == 0
+    for option, value, least in [
+        ("--epochs", "0", 1),
+        ("--batch-size", "-2", 1),
+        ("--patience", "0", 1),
+        ("--num-workers", "-1", 0),
+    ]:
+        with pytest.raises(SystemExit):
+            parser.parse_args([option, value])
+        error = capsys.readouterr().err.splitlines()[-1]
+        assert error == f"train: error: argument {option}: must be at least {least}, got {value}"

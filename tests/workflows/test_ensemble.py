@@ -15,6 +15,7 @@ from chembl_runs import train_chembl_sample
 from torch_geometric.data import Batch
 
 from gnnkit.cli.main import main
+from gnnkit.models import build_model
 from gnnkit.train import (
     Ensemble,
     Task,
@@ -32,6 +33,7 @@ from gnnkit.workflows.molecules import (
 
 NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
 MEMBERS = 3
+FEATURIZER = {"atom_features": "v2"}
 
 
 @pytest.fixture(scope="module")
@@ -51,6 +53,23 @@ def ensemble_run(tmp_path_factory) -> Path:
 
 def nci_smiles(count: int) -> list[str]:
     return [line.split()[0] for line in NCI.read_text().splitlines()[:count]]
+
+
+def untrained(**hparams: object) -> TrainedModel:
+    """A small, freshly initialised D-MPNN regressor."""
+    torch.manual_seed(0)
+    model = build_model("dmpnn", {"hidden_channels": 16, "ffn_hidden_channels": 8, **hparams})
+    return TrainedModel(model, Task.create("regression", 1), None, FEATURIZER)
+
+
+def penultimate_by_hand(trained: TrainedModel, graphs: list) -> torch.Tensor:
+    """The last hidden Linear's output, before its ReLU: chemprop's ``encoding(i=-1)``."""
+    linears = [m for m in trained.model.head if isinstance(m, torch.nn.Linear)][:-1]
+    with torch.no_grad():
+        h = trained.model.eval().molecule_embedding(Batch.from_data_list(graphs))
+        for k, linear in enumerate(linears):
+            h = (h if k == 0 else h.relu()) @ linear.weight.t() + linear.bias
+    return h
 
 
 def test_ensemble_run_scores_the_mean_of_its_members(ensemble_run):
@@ -120,6 +139,38 @@ def test_mc_dropout_is_seeded_and_needs_dropout(ensemble_run, tmp_path):
         Ensemble([no_dropout], [Path("m.pt")]).predict(graphs, mc_samples=4)
 
 
+def test_mc_dropout_samples_the_encoder():
+    """Without hidden FFN layers (``--ffn-layers 0``) the only dropout is the encoder's."""
+    graphs, _, _ = featurize_for_prediction(nci_smiles(4), FEATURIZER)
+    encoder_only = untrained(ffn_layers=0, dropout=0.3)
+    torch.manual_seed(1)
+    prediction = Ensemble([encoder_only]).predict(graphs, mc_samples=2)
+    assert prediction.std.gt(0).all()
+    samples = Ensemble([encoder_only]).sample_batch(Batch.from_data_list(graphs), mc_samples=2)
+    assert samples.shape == (2, 4, 1) and not torch.allclose(samples[0], samples[1])
+    with pytest.raises(ValueError, match=r"member_0: the model has no dropout"):
+        Ensemble([untrained(ffn_layers=0, dropout=0.0)]).predict(graphs, mc_samples=2)
+
+
+@pytest.mark.parametrize("ffn_layers", [1, 2])
+def test_penultimate_fingerprint_is_chemprops_encoding(ffn_layers):
+    graphs, _, _ = featurize_for_prediction(nci_smiles(6), FEATURIZER)
+    trained = untrained(ffn_layers=ffn_layers, dropout=0.3)
+    fingerprints = Ensemble([trained]).fingerprints(graphs, layer="penultimate")
+    expected = penultimate_by_hand(trained, graphs)
+    assert fingerprints.shape == (6, 8) and (fingerprints < 0).any()
+    torch.testing.assert_close(fingerprints, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_penultimate_fingerprint_without_hidden_layers_is_the_aggregate():
+    graphs, _, _ = featurize_for_prediction(nci_smiles(3), FEATURIZER)
+    ensemble = Ensemble([untrained(ffn_layers=0)])
+    torch.testing.assert_close(
+        ensemble.fingerprints(graphs, layer="penultimate"),
+        ensemble.fingerprints(graphs, layer="aggregate"),
+    )
+
+
 def test_ensemble_members_must_agree():
     model = torch.nn.Linear(1, 1)
     one = TrainedModel(model, Task.create("regression", 1, ["a"]), None, {"kind": "x"})
@@ -168,7 +219,9 @@ def test_fingerprints_are_the_molecule_embeddings(ensemble_run, tmp_path):
     )
     assert code == 0
     matrix = np.load(tmp_path / "fp.npy")
-    assert matrix.shape == (5, 64) and matrix.dtype == np.float32 and (matrix >= 0).all()
+    assert matrix.shape == (5, 64) and matrix.dtype == np.float32
+    first = load_model(ensemble_run / "member_0" / "model.pt")
+    np.testing.assert_allclose(matrix, penultimate_by_hand(first, graphs).numpy(), atol=1e-5)
     assert pd.read_csv(tmp_path / "fp.rows.csv").row.tolist() == [0, 1, 2, 3, 5]
     with pytest.raises(ValueError, match=r"fp\.txt: the fingerprint file must end in \.csv"):
         fingerprint_molecules(ensemble_run, library, tmp_path / "fp.txt")

@@ -12,6 +12,7 @@ import rdkit
 from rdkit import Chem, rdBase
 
 from gnnkit.cli.main import main
+from gnnkit.data.molecules.descriptors import rdkit2d_names
 from gnnkit.data.splits import read_splits
 from gnnkit.train import TrainConfig
 from gnnkit.workflows.molecules import MoleculeTrainConfig, predict_molecules, train_molecules
@@ -211,6 +212,8 @@ def test_rdkit_descriptors_are_standardised_with_training_statistics(heavy_atoms
 
     trained = load_model(tmp_path / "r" / "model.pt")
     assert trained.featurizer["descriptors"] == "rdkit2d"
+    assert trained.featurizer["descriptor_names"] == rdkit2d_names()
+    assert trained.featurizer["rdkit_version"] == rdBase.rdkitVersion
     mean = trained.model.descriptor_mean
     assert mean.numel() > 100 and mean.abs().sum() > 0
     preds = predict_molecules(tmp_path / "r", small, tmp_path / "rp.csv")

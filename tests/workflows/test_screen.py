@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 import math
+import re
 import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from rdkit import Chem, DataStructs, rdBase
 from rdkit.Chem import rdFingerprintGenerator
 
 from gnnkit.cli.main import main
+from gnnkit.data.molecules import DataFileError
 from gnnkit.models import build_model
 from gnnkit.train import Task, TrainConfig, TrainedModel, save_checkpoint
 from gnnkit.workflows.molecules import predict_molecules
@@ -211,6 +214,74 @@ def test_ctrl_c_leaves_the_best_of_the_rows_screened(single, library, tmp_path, 
     assert pd.read_csv(invalid_rows_file(out)).row.tolist() == [3, 40, 41]
 
 
+def truncated_gzip(source: Path, lines: int, path: Path) -> Path:
+    """The first ``lines`` lines of ``source`` gzip-compressed, flushed, and cut off before the
+    end of the stream."""
+    text = "".join(source.read_text().splitlines(keepends=True)[:lines])
+    compressor = zlib.compressobj(wbits=31)  # the gzip container
+    path.write_bytes(compressor.compress(text.encode()) + compressor.flush(zlib.Z_FULL_FLUSH))
+    return path
+
+
+CUT = "cannot be read after line 121 (a truncated or damaged file?): Compressed file ended "
+CUT += "before the end-of-stream marker was reached"
+
+
+def test_a_truncated_library_keeps_the_hits_of_the_rows_read(single, library, tmp_path, capsys):
+    """A .csv.gz cut off after row 119: the 120 rows before (chunks of 50, 50, 20) are
+    screened and their best written, then one error names the file and the line."""
+    cut = truncated_gzip(library["csv"], 121, tmp_path / "cut.csv.gz")
+    out = tmp_path / "hits.csv"
+    code = main(
+        [
+            "mol", "screen", "--model", str(single), "--library", str(cut), "--out", str(out),
+            "--top", "8", "--chunk-size", "50", "--workers", "1", "--no-progress",
+        ]
+    )  # fmt: skip
+    assert code == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[-1] == f"gnnkit mol screen: error: {cut}: {CUT}"
+    assert err[-2] == (
+        f"stopped by the error below: only the first 120 rows were screened, and {out} holds "
+        "the best of those"
+    )
+    truth = brute_force(single, library["csv"], tmp_path / "all.csv")
+    read = truth[truth.row < 120]
+    expected = read.sort_values(["pIC50", "row"], ascending=[False, True]).head(8)
+    assert pd.read_csv(out).row.tolist() == expected.row.tolist()
+    assert pd.read_csv(invalid_rows_file(out)).row.tolist() == [3, 40, 41]
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (
+            b"CCO,mol0\nc1ccccc1,mol1\n",
+            "line 1 looks like a molecule ('CCO'), not a header; add a header line naming the "
+            "columns, e.g. 'smiles'",
+        ),
+        (
+            bytes(np.random.default_rng(0).integers(128, 256, 64, dtype=np.uint8)),
+            "line 1 is not UTF-8 text (byte 1 of the line is 0xaf); a molecule file is UTF-8 "
+            "text: .csv, .tsv or .smi, optionally gzip-compressed (.gz)",
+        ),
+    ],
+    ids=["no-header", "random-bytes"],
+)
+def test_predict_and_screen_refuse_the_same_unreadable_file(
+    single, tmp_path, capsys, content, reason
+):
+    data = tmp_path / "library.csv"
+    data.write_bytes(content)
+    for command, option in (("predict", "--data"), ("screen", "--library")):
+        out = tmp_path / command / "out.csv"
+        code = main(["mol", command, "--model", str(single), option, str(data), "--out", str(out)])
+        assert code == 1
+        error = f"gnnkit mol {command}: error: {data}: {reason}"
+        assert capsys.readouterr().err.splitlines()[-1] == error
+        assert not out.exists()
+
+
 def test_cli_screen_end_to_end(run, library, tmp_path, capsys):
     out = tmp_path / "hits.csv"
     code = main(
@@ -276,6 +347,7 @@ def test_bad_settings_are_clear_errors(single, tmp_path, library):
 def test_ray_engine_gives_the_local_hits(run, library, tmp_path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    cut = truncated_gzip(library["csv"], 121, tmp_path / "cut.csv.gz")
     try:
         settings = {"top_k": 10, "max_train_similarity": 0.6, "chunk_size": 60, **QUIET}
         local = screen_library(
@@ -287,6 +359,10 @@ def test_ray_engine_gives_the_local_hits(run, library, tmp_path):
             tmp_path / "ray.csv",
             ScreenConfig(engine="ray", **settings),  # two model actors
         )
+        for engine in ("local", "ray"):  # the chunks read before the error are screened
+            config = ScreenConfig(engine=engine, **settings)
+            with pytest.raises(DataFileError, match=re.escape(f"{cut}: {CUT}")):
+                screen_library(run, cut, tmp_path / f"cut_{engine}.csv", config)
     finally:
         ray.shutdown()
     pd.testing.assert_frame_equal(distributed.hits, local.hits)
@@ -296,6 +372,9 @@ def test_ray_engine_gives_the_local_hits(run, library, tmp_path):
     ).read_text()
     assert distributed.screened == local.screened == 230
     assert not math.isnan(distributed.hits.max_train_similarity.max())
+    cut_hits = pd.read_csv(tmp_path / "cut_ray.csv")
+    assert len(cut_hits) == 10 and cut_hits.row.max() < 120
+    assert (tmp_path / "cut_ray.csv").read_text() == (tmp_path / "cut_local.csv").read_text()
 
 
 def test_ray_engine_without_ray_says_how_to_install(monkeypatch):

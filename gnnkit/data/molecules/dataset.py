@@ -18,7 +18,15 @@ from gnnkit.data.cache import cache_root
 from gnnkit.data.molecules.descriptors import (
     DESCRIPTOR_SETS,
     compute_descriptors,
+    descriptor_record,
     read_descriptor_file,
+)
+from gnnkit.data.molecules.duplicates import (
+    DEDUPLICATE_MODES,
+    Duplicates,
+    canonical_smiles,
+    find_duplicates,
+    mean_targets,
 )
 from gnnkit.data.molecules.featurizer import (
     FeaturizedMolecules,
@@ -74,11 +82,17 @@ class MoleculeCSVDataset(InMemoryDataset):
 
     The processed graphs are cached under ``root`` (default ``cache_root()/molecules``) in a
     folder named by the SHA-256 of the file's bytes and of every setting that changes the
-    graphs; the cache holds only tensors and strings and loads with ``weights_only=True``.
+    graphs (with RDKit descriptors, also their names and the RDKit version); the cache holds
+    only tensors and strings and loads with ``weights_only=True``.
 
     Rows whose SMILES RDKit rejects (or, with conformers, whose molecule ETKDG cannot embed)
     are skipped and reported: their count on stderr, and :attr:`invalid_rows` (see
     :func:`write_invalid_rows`). If every row is invalid, a :class:`DataFileError` is raised.
+
+    With ``deduplicate``, rows holding the same molecule (the same canonical SMILES) are
+    reported and kept (``"keep"``, whose :attr:`molecule_keys` let a split keep them in one
+    part), merged into one (``"mean"`` of their targets, or the ``"first"``) or refused
+    (``"error"``); see :mod:`~gnnkit.data.molecules.duplicates`.
 
     Args:
         path: the data file (``.csv``, ``.tsv``, ``.smi``, optionally ``.gz``).
@@ -92,7 +106,13 @@ class MoleculeCSVDataset(InMemoryDataset):
             ``descriptors``).
         root: cache folder.
         workers: featurization processes.
-        verbose: report skipped rows on stderr.
+        verbose: report skipped rows (and duplicate molecules) on stderr.
+        deduplicate: ``None`` (do not look for duplicate molecules) or one of
+            :data:`~gnnkit.data.molecules.duplicates.DEDUPLICATE_MODES`.
+
+    Attributes:
+        molecule_keys: with ``deduplicate``, the canonical SMILES of every graph (in dataset
+            order), else ``None``.
     """
 
     def __init__(
@@ -108,7 +128,12 @@ class MoleculeCSVDataset(InMemoryDataset):
         root: str | Path | None = None,
         workers: int = 1,
         verbose: bool = True,
+        deduplicate: str | None = None,
     ) -> None:
+        if deduplicate is not None and deduplicate not in DEDUPLICATE_MODES:
+            raise ValueError(
+                f"deduplicate must be one of {', '.join(DEDUPLICATE_MODES)}, got {deduplicate!r}"
+            )
         if descriptors is not None and descriptors not in DESCRIPTOR_SETS:
             raise ValueError(
                 f"unknown descriptors {descriptors!r}; expected one of {DESCRIPTOR_SETS}"
@@ -133,7 +158,7 @@ class MoleculeCSVDataset(InMemoryDataset):
             "target_columns": self.table.task_names,
             "weight_column": weight_column,
             "featurizer": self.featurizer_config.to_dict(),
-            "descriptors": descriptors,
+            **descriptor_record(descriptors),
             "descriptor_file_sha256": (
                 _file_digest(self.descriptor_file) if self.descriptor_file else None
             ),
@@ -151,6 +176,53 @@ class MoleculeCSVDataset(InMemoryDataset):
                 f"{why} (see invalid_smiles.csv in the output folder)",
                 file=sys.stderr,
             )
+        self.molecule_keys: list[str] | None = None
+        if deduplicate is not None:
+            self._deduplicate(deduplicate, verbose)
+
+    def _deduplicate(self, mode: str, verbose: bool) -> None:
+        """Set :attr:`molecule_keys`, and report, merge or refuse the molecules in more than
+        one row as ``mode`` says."""
+        rows = self.rows()
+        self.molecule_keys = canonical_smiles([self.table.smiles[row] for row in rows])
+        duplicates = find_duplicates(self.molecule_keys, self.table.targets[rows])
+        if not duplicates.groups:
+            return
+        description = duplicates.describe(self.molecule_keys, rows, self.table.line_of_row)
+        found = f"{self.path}: {description}"
+        if mode == "error":
+            raise DataFileError(
+                f"{found}; remove them, or merge them with --deduplicate mean or first"
+            )
+        if mode == "keep":
+            message = (
+                f"warning: {found}; each molecule's rows are kept in one part of every split "
+                "(--deduplicate mean or first merges them, error refuses the file)"
+            )
+        else:
+            self._merge(duplicates, mean=mode == "mean")
+            merged = (
+                "the mean of the rows' targets" if mode == "mean" else "the first row's targets"
+            )
+            message = f"{found}; merged into one row per molecule, with {merged}"
+        if verbose:
+            print(message, file=sys.stderr)
+
+    def _merge(self, duplicates: Duplicates, mean: bool) -> None:
+        """One graph per molecule: its first row's, with (``mean``) the mean of its rows'
+        targets per task, missing values ignored."""
+        rows = self.rows()
+        if mean:
+            for group in duplicates.groups:
+                y = torch.from_numpy(mean_targets(self.table.targets[rows[group]])).float()
+                self._data.y[group[0]] = y
+                self._data.y_mask[group[0]] = ~torch.isnan(y)
+        dropped = {position for group in duplicates.groups for position in group[1:]}
+        kept = [position for position in range(len(self)) if position not in dropped]
+        self._data_list = None  # graphs cached by get() before the targets changed
+        self._data, self.slices = self.collate([self.get(position) for position in kept])
+        self._data_list = None
+        self.molecule_keys = [self.molecule_keys[position] for position in kept]
 
     @property
     def task_names(self) -> list[str]:

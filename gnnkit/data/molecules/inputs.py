@@ -68,6 +68,16 @@ class PredictionInputs:
         return next(batches).to_data_list()
 
 
+def featurizer_config(featurizer: dict[str, Any]) -> FeaturizerConfig:
+    """The :class:`FeaturizerConfig` of a checkpoint's ``featurizer`` settings."""
+    return FeaturizerConfig(
+        atom_features=featurizer.get("atom_features", "v2"),
+        add_hydrogens=featurizer.get("add_hydrogens", False),
+        conformers=featurizer.get("conformers", False),
+        conformer_seed=featurizer.get("conformer_seed", 0),
+    )
+
+
 def prediction_inputs(
     smiles: Sequence[str],
     featurizer: dict[str, Any],
@@ -77,15 +87,12 @@ def prediction_inputs(
     """Featurize ``smiles`` with the settings ``featurizer`` (a checkpoint's ``featurizer``).
 
     ``descriptor_rows`` ``[len(smiles), D]`` supplies file descriptors for a model trained with
-    a descriptor file; RDKit descriptors (``"rdkit2d"``) are computed here.
+    a descriptor file; RDKit descriptors (``"rdkit2d"``) are computed here, those the settings
+    name (``descriptor_names``, in their order) or, for settings without names, all of them.
     """
-    config = FeaturizerConfig(
-        atom_features=featurizer.get("atom_features", "v2"),
-        add_hydrogens=featurizer.get("add_hydrogens", False),
-        conformers=featurizer.get("conformers", False),
-        conformer_seed=featurizer.get("conformer_seed", 0),
+    featurized = MoleculeFeaturizer(featurizer_config(featurizer)).featurize(
+        smiles, workers=workers
     )
-    featurized = MoleculeFeaturizer(config).featurize(smiles, workers=workers)
     valid = [smiles[p] for p in featurized.positions.tolist()]
     kind = featurizer.get("descriptors")
     descriptors = None
@@ -97,5 +104,6 @@ def prediction_inputs(
             )
         descriptors = torch.from_numpy(descriptor_rows[featurized.positions]).float()
     elif kind:
-        descriptors = torch.from_numpy(compute_descriptors(valid, kind)).float()
+        names = featurizer.get("descriptor_names")
+        descriptors = torch.from_numpy(compute_descriptors(valid, kind, names)).float()
     return PredictionInputs(featurized, valid, descriptors)

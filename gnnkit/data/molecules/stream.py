@@ -13,31 +13,31 @@ SMILES gets an empty one (which the featurizer rejects and reports). Each chunk 
   caller adds) is renamed ``<name>_input``.
 
 Formats: ``.csv``, ``.tsv`` (with a header line) and ``.smi`` (``SMILES [name]`` per line, no
-header), each optionally gzip-compressed (``.gz``).
+header), each optionally gzip-compressed (``.gz``). A file it cannot read (not UTF-8 text,
+truncated or damaged) is a :class:`~gnnkit.data.molecules.table.DataFileError` naming the
+line, raised after a last chunk of the rows before it.
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from gnnkit.data.molecules.table import SMILES_COLUMN_GUESSES, DataFileError, _separator
+from gnnkit.data.molecules.table import (
+    DataFileError,
+    _separator,
+    smiles_column_index,
+    text_lines,
+)
 
 #: Columns every chunk has, before the file's other columns.
 STREAM_COLUMNS = ("row", "line", "smiles")
 SMI_COLUMNS = ("smiles", "name")
-
-
-def _open_text(path: Path) -> io.TextIOBase:
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", newline="", encoding="utf-8", errors="replace")
-    return open(path, newline="", encoding="utf-8", errors="replace")
 
 
 class MoleculeStream:
@@ -73,19 +73,12 @@ class MoleculeStream:
             raise DataFileError(f"{self.path}: no such file")
         self.separator = _separator(self.path)
         self.chunk_size = chunk_size
-        header = list(SMI_COLUMNS) if self.separator is None else self._read_header()
-        if self.separator is None:
-            self.smiles_index = 0
-        elif smiles_column is not None:
-            if smiles_column not in header:
-                raise DataFileError(
-                    f"{self.path}: no column {smiles_column!r}; the columns present are "
-                    f"{', '.join(map(repr, header))}"
-                )
-            self.smiles_index = header.index(smiles_column)
-        else:
-            guesses = [c for c in (*preferred_columns, *SMILES_COLUMN_GUESSES) if c in header]
-            self.smiles_index = header.index(guesses[0]) if guesses else 0
+        header = self._read_header()
+        self.smiles_index = (
+            0
+            if self.separator is None
+            else smiles_column_index(self.path, header, smiles_column, preferred_columns)
+        )
         taken = {*STREAM_COLUMNS, *reserved}
         self._other = [i for i in range(len(header)) if i != self.smiles_index]
         self.input_columns = [
@@ -94,42 +87,56 @@ class MoleculeStream:
         self.columns = [*STREAM_COLUMNS, *self.input_columns]
 
     def _read_header(self) -> list[str]:
-        with _open_text(self.path) as handle:
-            header = next(csv.reader(handle, delimiter=self.separator), None)
+        """The column names: a CSV/TSV's header line; a ``.smi`` file's :data:`SMI_COLUMNS`,
+        after reading its line 1 (so that a file that is not text fails here, not midway)."""
+        with closing(text_lines(self.path)) as text:
+            if self.separator is None:
+                next(text, None)
+                return list(SMI_COLUMNS)
+            header = next(csv.reader(text, delimiter=self.separator), None)
         if not header:
             raise DataFileError(f"{self.path}: the file is empty (no header line)")
         return [name.strip() for name in header]
 
-    def _records(self, handle: io.TextIOBase) -> Iterator[tuple[int, list[str]]]:
+    def _records(self, text: Iterator[str]) -> Iterator[tuple[int, list[str]]]:
         """``(line, fields)`` of every data row (blank lines skipped)."""
         if self.separator is None:
-            for line, text in enumerate(handle, start=1):
-                fields = text.split(None, 1)
+            for line, content in enumerate(text, start=1):
+                fields = content.split(None, 1)
                 if fields:
                     yield line, [fields[0], fields[1].strip() if len(fields) > 1 else ""]
             return
-        reader = csv.reader(handle, delimiter=self.separator)
-        next(reader, None)
-        start = reader.line_num + 1
-        for fields in reader:
-            if fields:
-                yield start, fields
+        reader = csv.reader(text, delimiter=self.separator)
+        try:
+            next(reader, None)
             start = reader.line_num + 1
+            for fields in reader:
+                if fields:
+                    yield start, fields
+                start = reader.line_num + 1
+        except csv.Error as error:
+            raise DataFileError(f"{self.path}: line {reader.line_num}: {error}") from None
 
     def __iter__(self) -> Iterator[pd.DataFrame]:
         row = 0
-        with _open_text(self.path) as handle:
-            lines: list[int] = []
-            records: list[list[str]] = []
-            for line, fields in self._records(handle):
-                lines.append(line)
-                records.append(fields)
-                if len(records) == self.chunk_size:
-                    yield self._frame(row, lines, records)
-                    row += len(records)
-                    lines, records = [], []
-            if records:
-                yield self._frame(row, lines, records)
+        lines: list[int] = []
+        records: list[list[str]] = []
+        unreadable: DataFileError | None = None
+        with closing(text_lines(self.path)) as text:
+            try:
+                for line, fields in self._records(text):
+                    lines.append(line)
+                    records.append(fields)
+                    if len(records) == self.chunk_size:
+                        yield self._frame(row, lines, records)
+                        row += len(records)
+                        lines, records = [], []
+            except DataFileError as error:
+                unreadable = error  # raised after the rows read before it
+        if records:
+            yield self._frame(row, lines, records)
+        if unreadable is not None:
+            raise unreadable
 
     def _frame(self, start: int, lines: list[int], records: list[list[str]]) -> pd.DataFrame:
         def field(index: int) -> list[str]:

@@ -45,9 +45,10 @@ class DMPNNConv(nn.Module):
         \mathbf{h}_v &= \tau\Big(\mathbf{W}_o \Big[\mathbf{x}_v \,\Big\Vert\,
             \sum_{k \in \mathcal{N}(v)} \mathbf{h}^{T-1}_{kv}\Big] + \mathbf{b}_o\Big)
 
-    with :math:`\tau` = ReLU and dropout after every update and the readout. Subtracting the
-    reverse edge keeps a message from flowing straight back where it came from. An atom without
-    bonds reads out :math:`\tau(\mathbf{W}_o[\mathbf{x}_v \Vert \mathbf{0}] + \mathbf{b}_o)`.
+    with :math:`\tau` = ReLU and dropout after every update and the readout (an ``nn.Dropout``
+    module, as in chemprop, so that MC dropout switches it on). Subtracting the reverse edge
+    keeps a message from flowing straight back where it came from. An atom without bonds reads
+    out :math:`\tau(\mathbf{W}_o[\mathbf{x}_v \Vert \mathbf{0}] + \mathbf{b}_o)`.
 
     Args:
         atom_dim: atom features per node.
@@ -81,7 +82,7 @@ class DMPNNConv(nn.Module):
         self.bond_dim = bond_dim
         self.hidden_channels = hidden_channels
         self.depth = depth
-        self.dropout = dropout
+        self.dropout = nn.Dropout(dropout)
         self.W_i = nn.Linear(atom_dim + bond_dim, hidden_channels, bias=False)
         self.W_h = nn.Linear(hidden_channels, hidden_channels, bias=False)
         self.W_o = nn.Linear(atom_dim + hidden_channels, hidden_channels)
@@ -105,10 +106,10 @@ class DMPNNConv(nn.Module):
         for _ in range(self.depth - 1):
             incoming = scatter(h, target, dim=0, dim_size=num_nodes, reduce="sum")
             message = incoming.index_select(0, source).sub_(h.index_select(0, rev_edge_index))
-            h = F.dropout(torch.addmm(h0, message, weight_h).relu_(), self.dropout, self.training)
+            h = self.dropout(torch.addmm(h0, message, weight_h).relu_())
         incoming = scatter(h, target, dim=0, dim_size=num_nodes, reduce="sum")
         out = F.relu(self.W_o(torch.cat([x, incoming], dim=-1)))
-        return F.dropout(out, self.dropout, self.training)
+        return self.dropout(out)
 
     def __repr__(self) -> str:
         return (

@@ -16,7 +16,9 @@ Chunks are the local engine's chunks, featurized and predicted by the same funct
 (:mod:`~gnnkit.workflows.screen.pipeline`), so the hits are the same. The per-block top-K is
 exact: a molecule in the global top-K is in the top-K of its own block. Between stages a chunk
 travels as one pickled record, so Ray never re-blocks it (which would change the batches and,
-in the last bits, the predictions).
+in the last bits, the predictions). A library that cannot be read to its end sends its
+:class:`~gnnkit.data.molecules.table.DataFileError` as a last record through every stage, so
+the chunks before it are screened, as by the local engine, before it is raised here.
 
 Ray is an optional dependency (``pip install "gnnkit[distributed]"``), imported only here.
 ``ray_address`` (or ``$RAY_ADDRESS``) picks a running cluster (see the README); without it
@@ -36,6 +38,7 @@ import pandas as pd
 
 from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
+from gnnkit.data.molecules.table import DataFileError
 from gnnkit.train import Ensemble
 from gnnkit.workflows.screen.pipeline import (
     FeaturizedChunk,
@@ -86,8 +89,11 @@ def _chunk_source(ray: ModuleType, stream: MoleculeStream) -> Any:
 
         def get_read_tasks(self, parallelism: int, *args: Any, **kwargs: Any) -> list[Any]:
             def read() -> Iterator[pd.DataFrame]:
-                for chunk in stream:
-                    yield _records([chunk])
+                try:
+                    for chunk in stream:
+                        yield _records([chunk])
+                except DataFileError as error:  # a last record, after the chunks read
+                    yield _records([error])
 
             metadata = ray.data.block.BlockMetadata(
                 num_rows=None, size_bytes=None, exec_stats=None, input_files=[str(stream.path)]
@@ -98,7 +104,13 @@ def _chunk_source(ray: ModuleType, stream: MoleculeStream) -> Any:
 
 
 def _featurize(batch: pd.DataFrame, featurizer: dict[str, Any]) -> pd.DataFrame:
-    return _records([featurize_chunk(chunk, featurizer) for chunk in _unpickled(batch)])
+    """The chunks featurized; a read error passes through."""
+    return _records(
+        [
+            chunk if isinstance(chunk, DataFileError) else featurize_chunk(chunk, featurizer)
+            for chunk in _unpickled(batch)
+        ]
+    )
 
 
 class _PredictAndRank:
@@ -122,8 +134,11 @@ class _PredictAndRank:
 
     def __call__(self, batch: pd.DataFrame) -> pd.DataFrame:
         blocks = []
-        chunk: FeaturizedChunk
+        chunk: FeaturizedChunk | DataFileError
         for chunk in _unpickled(batch):
+            if isinstance(chunk, DataFileError):  # a read error passes through
+                blocks.append(chunk)
+                continue
             block = split_results(predict_chunk(self.ensemble, chunk, self.batch_size, self.device))
             top = TopK(self.k, self.rule, self.neighbours, self.max_similarity)
             top.offer(block.candidates)
@@ -208,4 +223,7 @@ def ray_blocks(plan: ScreenPlan) -> Iterator[ScreenedBlock]:
     with _ray_session(ray, plan.config.ray_address), _data_context(ray, plan.config.progress):
         dataset = _screen_dataset(ray, plan)
         for batch in dataset.iter_batches(batch_size=None, batch_format="pandas"):
-            yield from _unpickled(batch)
+            for block in _unpickled(batch):
+                if isinstance(block, DataFileError):  # the library could not be read further
+                    raise block
+                yield block

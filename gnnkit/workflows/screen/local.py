@@ -27,6 +27,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from gnnkit.data.molecules.table import DataFileError
 from gnnkit.train import Ensemble
 from gnnkit.workflows.screen.pipeline import (
     FeaturizedChunk,
@@ -50,16 +51,24 @@ def _in_order(
     initargs: tuple = (),
 ) -> Iterator[Any]:
     """``work(chunk)`` for every chunk, in order, by ``processes`` forked processes working at
-    most ``processes + 1`` chunks ahead of the consumer."""
+    most ``processes + 1`` chunks ahead of the consumer. When the file cannot be read further
+    (a :class:`~gnnkit.data.molecules.table.DataFileError`), the chunks read before are still
+    worked, then the error is raised."""
     pool = multiprocessing.get_context("fork").Pool(processes, initializer, initargs)
     pending: deque[AsyncResult] = deque()
+    unreadable: DataFileError | None = None
     try:
-        for chunk in chunks:
-            pending.append(pool.apply_async(work, (chunk,)))
-            if len(pending) > processes:
-                yield pending.popleft().get()
+        try:
+            for chunk in chunks:
+                pending.append(pool.apply_async(work, (chunk,)))
+                if len(pending) > processes:
+                    yield pending.popleft().get()
+        except DataFileError as error:
+            unreadable = error
         while pending:
             yield pending.popleft().get()
+        if unreadable is not None:
+            raise unreadable
     finally:
         pool.terminate()
         pool.join()

@@ -11,8 +11,12 @@ import torch
 
 from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
-from gnnkit.train import Ensemble, load_ensemble
-from gnnkit.workflows.molecules import TRAINING_SMILES, prediction_column_names
+from gnnkit.train import Ensemble
+from gnnkit.workflows.molecules import (
+    TRAINING_SMILES,
+    load_molecule_ensemble,
+    prediction_column_names,
+)
 from gnnkit.workflows.screen.pipeline import REASON
 from gnnkit.workflows.screen.ranking import NEAREST, SIMILARITY, RankRule, TopK
 
@@ -38,7 +42,9 @@ class ScreenConfig:
     molecules per forward pass (default by device, :data:`BATCH_SIZES`), ``device`` (default
     ``cuda`` when available). ``engine``: ``"local"`` or ``"ray"`` (see
     :mod:`gnnkit.workflows.screen.distributed` for ``ray_address``, ``ray_predictors`` and
-    ``ray_gpus``). ``progress``: a progress bar on stderr.
+    ``ray_gpus``). ``progress``: a progress bar on stderr. ``allow_partial``: screen with the
+    trained models of a run whose training stopped part-way (refused otherwise; the hits get a
+    ``models_used`` column).
     """
 
     top_k: int = 100
@@ -56,6 +62,7 @@ class ScreenConfig:
     ray_predictors: int | None = None
     ray_gpus: float | None = None
     progress: bool = True
+    allow_partial: bool = False
 
     def __post_init__(self) -> None:
         for name in ("top_k", "chunk_size", "batch_size"):
@@ -109,7 +116,7 @@ class ScreenPlan:
     @classmethod
     def create(cls, model_dir: str | Path, library: str | Path, config: ScreenConfig) -> ScreenPlan:
         """Load the model and the training molecules, open the library, check the settings."""
-        ensemble = load_ensemble(model_dir)
+        ensemble = load_molecule_ensemble(model_dir, config.allow_partial)
         featurizer = ensemble.featurizer
         if featurizer.get("descriptors") == "file":
             raise ValueError(

@@ -12,6 +12,8 @@ import pandas as pd
 from tqdm import tqdm
 
 from gnnkit.data.molecules.dataset import InvalidRow, write_invalid_rows
+from gnnkit.data.molecules.table import DataFileError
+from gnnkit.workflows.molecules import MODELS_USED, output_name
 from gnnkit.workflows.screen.local import local_blocks
 from gnnkit.workflows.screen.pipeline import ScreenedBlock
 from gnnkit.workflows.screen.plan import ScreenConfig, ScreenPlan
@@ -67,9 +69,12 @@ def screen_library(
     whole. ``out`` gets, best first: ``rank``, ``row`` (0-based data row), ``smiles``, the
     library's other columns, the prediction columns (with ``_std`` columns for an ensemble), and
     ``max_train_similarity`` and ``nearest_training_smiles`` when the run lists its training
-    molecules. Rows whose SMILES RDKit rejects are listed in :func:`invalid_rows_file` (row,
-    line, smiles, reason) and counted on stderr. Ctrl-C stops the screen and still writes the
-    best of the rows screened so far (``ScreenResult.interrupted``).
+    molecules, and ``models_used`` for a partial run (``config.allow_partial``). Rows whose
+    SMILES RDKit rejects are listed in :func:`invalid_rows_file` (row, line, smiles, reason)
+    and counted on stderr. Ctrl-C stops the screen and still writes the
+    best of the rows screened so far (``ScreenResult.interrupted``); so does a library that
+    cannot be read to its end (not UTF-8 text, a truncated or damaged ``.gz``), whose
+    :class:`~gnnkit.data.molecules.table.DataFileError` is raised once the hits are written.
     """
     config = config or ScreenConfig()
     plan = ScreenPlan.create(model_dir, library, config)
@@ -80,6 +85,7 @@ def screen_library(
     top = plan.top_k()
     screened = invalid = 0
     interrupted = False
+    unreadable: DataFileError | None = None
     start = time.perf_counter()
     blocks = _engine_blocks(plan)
     bar = tqdm(
@@ -101,20 +107,27 @@ def screen_library(
             bar.set_postfix(invalid=invalid, refresh=False)
     except KeyboardInterrupt:
         interrupted = True
+    except DataFileError as error:  # the library cannot be read further
+        unreadable = error
     finally:
         blocks.close()
         bar.close()
     seconds = time.perf_counter() - start
     hits = top.frame(plan.columns)
+    if plan.ensemble.missing:  # a partial run (allow_partial)
+        hits[output_name(MODELS_USED, hits.columns)] = len(plan.ensemble)
     hits.to_csv(out, index=False)
     result = ScreenResult(
         hits, screened, invalid, seconds, interrupted, out, invalid_file if invalid else None
     )
-    _report(result)
+    _report(result, stopped=unreadable is not None)
+    if unreadable is not None:
+        raise unreadable
     return result
 
 
-def _report(result: ScreenResult) -> None:
+def _report(result: ScreenResult, stopped: bool = False) -> None:
+    """The screen's summary on stderr; ``stopped``: by a library it could not read further."""
     rate = result.screened / result.seconds if result.seconds > 0 else 0.0
     lines = [
         f"screened {result.screened:,} molecules in {result.seconds:.1f} s ({rate:,.0f}/s); "
@@ -126,9 +139,10 @@ def _report(result: ScreenResult) -> None:
             "cannot embed a conformer); "
             f"they are listed with the reason in {result.invalid_file}"
         )
-    if result.interrupted:
+    if result.interrupted or stopped:
+        why = "interrupted" if result.interrupted else "stopped by the error below"
         lines.append(
-            f"interrupted: only the first {result.screened:,} rows were screened, and "
+            f"{why}: only the first {result.screened:,} rows were screened, and "
             f"{result.out} holds the best of those"
         )
     print("\n".join(lines), file=sys.stderr)
