@@ -3,6 +3,7 @@
     python benchmarks/cascades.py [--data ../shared/data/twitter15] [--out runs/benchmarks/cascades]
                                   [--folds 5] [--epochs 30] [--seed 0]
                                   [--hours 1 2 4 8 24 all] [--worker K/N] [--report-only]
+                                  [--select PATTERN ...]
 
 Feature sets (``structure``, ``users``, ``text``, ``all``; the baselines also ``users+text``)
 are crossed with the models (statistics forest, logistic regression, GCNFN, BiGCN, UPFD-style)
@@ -17,13 +18,15 @@ accuracy would leak) and for the baseline with the best mean validation accuracy
 Each run writes its own ``metrics.json`` under ``--out`` and is skipped when rerun, so an
 interrupted benchmark continues where it stopped. ``--worker K/N`` runs every N-th run from the
 K-th (start N such processes to use N cores; the early-detection run waits for the stratified
-``all`` networks); ``--report-only`` prints the tables of the runs done so far. Prints Markdown
-tables and the wall time.
+``all`` networks); ``--select`` keeps the runs whose folder matches a pattern;
+``--report-only`` prints the tables of the runs done so far. Prints Markdown tables and the wall
+time.
 """
 
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import sys
 import time
@@ -93,6 +96,11 @@ def plan() -> list[Run]:
         for model in CASCADE_MODELS
     ]
     return runs
+
+
+def selected(run: Run, patterns: list[str] | None) -> bool:
+    """Whether ``run``'s folder matches one of ``patterns`` (every run when there are none)."""
+    return patterns is None or any(fnmatch.fnmatchcase(run.folder, p) for p in patterns)
 
 
 def load(out: Path) -> dict[str, Any] | None:
@@ -273,6 +281,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hours", nargs="+", default=["1", "2", "4", "8", "24", "all"])
     parser.add_argument("--worker", default="0/1", help="K/N: run every N-th run from the K-th")
     parser.add_argument("--report-only", action="store_true", help="print the tables, run none")
+    parser.add_argument(
+        "--select",
+        nargs="+",
+        metavar="PATTERN",
+        help="run only the runs whose folder (split/features/method) matches a glob pattern, "
+        "e.g. '*/all/bigcn'",
+    )
     args = parser.parse_args(argv)
     if not (args.data / "label.txt").is_file() or not (args.data / "source_tweets.txt").is_file():
         print(
@@ -289,7 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     benchmark = Benchmark(data, args)
     if not args.report_only:
         worker, workers = (int(part) for part in args.worker.split("/"))
-        for run in plan()[worker::workers]:
+        runs = [run for run in plan() if selected(run, args.select)]
+        for run in runs[worker::workers]:
             benchmark.execute(run)
     table = benchmark.report()
     args.out.mkdir(parents=True, exist_ok=True)
