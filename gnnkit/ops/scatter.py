@@ -1,4 +1,4 @@
-"""One scatter entry point for every gnnkit layer.
+"""One scatter entry point for gnnkit's own scatters (readouts, DeepSets, D-MPNN, softmax).
 
 A scatter reduces the rows of ``src`` that share an ``index`` value:
 

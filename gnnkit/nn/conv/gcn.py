@@ -28,12 +28,15 @@ class SumGCNConv(MessagePassing):
     .. math::
         \mathbf{h}'_i = \mathbf{W} \Big(\mathbf{h}_i + \sum_{j \in \mathcal{N}(i) \setminus
         \{i\}} \mathbf{h}_j\Big) + \mathbf{b}
+        = \mathbf{W}\mathbf{h}_i\,(1 - \ell_i) + \sum_{(j \to i) \in \mathcal{E}}
+        \mathbf{W}\mathbf{h}_j + \mathbf{b}
 
-    Messages flow along ``edge_index[0] → edge_index[1]``; existing self-loops count as the one
-    loop every node has (their messages are weighted 0 and the node's own term is added once),
-    which is PyG's ``GCNConv(normalize=False)`` run on the graph with one self-loop per node.
-    Weighting the loops instead of removing them keeps the edge count fixed, so
-    ``torch.compile`` traces the layer without graph breaks.
+    with :math:`\ell_i` the number of self-loops :math:`i \to i` in ``edge_index``: existing
+    loops count as the one loop every node has, which is PyG's ``GCNConv(normalize=False)`` run
+    on the graph with one self-loop per node. Messages flow along
+    ``edge_index[0] → edge_index[1]``. Correcting by :math:`\ell_i` instead of removing the
+    loops keeps the edge count fixed, so ``torch.compile`` traces the layer without graph
+    breaks.
 
     Decision: renamed (gnnkit's ``GCNConv(normalize=False)`` before), because PyG's
     ``GCNConv(normalize=False)`` adds no self-loops: it is a different layer. Parameters:
@@ -67,13 +70,11 @@ class SumGCNConv(MessagePassing):
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         h = self.lin(x)
-        not_loop = (edge_index[0] != edge_index[1]).to(h.dtype)
-        out = h + self.propagate(edge_index, x=h, edge_weight=not_loop)
+        source, target = edge_index
+        is_loop = (source == target).to(h.dtype)
+        loops = h.new_zeros(h.size(0)).index_add_(0, target, is_loop)  # ℓ_i, [N]
+        out = torch.addcmul(self.propagate(edge_index, x=h), h, (1 - loops).unsqueeze(-1))
         return out + self.bias if self.bias is not None else out
-
-    def message(self, x_j: Tensor, edge_weight: Tensor) -> Tensor:
-        """``x_j`` ``[E, out_channels]`` times 0 on a self-loop, 1 on any other edge."""
-        return x_j * edge_weight.unsqueeze(-1)
 
 
 __all__ = ["GCNConv", "SumGCNConv"]
