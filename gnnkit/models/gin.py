@@ -5,7 +5,7 @@ from __future__ import annotations
 from torch import nn
 
 from gnnkit.models.registry import register_model
-from gnnkit.nn import Blueprint, GINConv, Readout
+from gnnkit.nn import Blueprint, MLPGINConv, Readout
 from gnnkit.ops.scatter import Reduce
 
 
@@ -48,7 +48,7 @@ class GraphGIN(Blueprint):
         stages: list[nn.Module] = []
         for layer in range(num_layers):
             stages += [
-                GINConv(in_channels if layer == 0 else hidden_channels, hidden_channels),
+                MLPGINConv(in_channels if layer == 0 else hidden_channels, hidden_channels),
                 nn.ReLU(),
             ]
         head = nn.Sequential(

@@ -8,11 +8,12 @@ from gnnkit.nn.conv import (
     EGNNConv,
     GATConv,
     GCNConv,
-    GINConv,
     GraphTransformerConv,
+    MLPGINConv,
     SAGEConv,
+    SumGCNConv,
 )
-from gnnkit.nn.pool import PooledGraph, TopKPooling
+from gnnkit.nn.pool import PooledGraph, TopKCoarsening
 from gnnkit.nn.readout import AttentionReadout, Readout
 from gnnkit.nn.recurrent import GatedRNNCell, run_cell
 
@@ -24,14 +25,15 @@ __all__ = [
     "EGNNConv",
     "GATConv",
     "GCNConv",
-    "GINConv",
     "GatedRNNCell",
     "GraphState",
     "GraphTransformerConv",
+    "MLPGINConv",
     "PooledGraph",
     "Readout",
     "SAGEConv",
-    "TopKPooling",
+    "SumGCNConv",
+    "TopKCoarsening",
     "run_cell",
     "stage_role",
 ]

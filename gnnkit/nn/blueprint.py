@@ -4,15 +4,17 @@ r"""Compose a model from blueprint stages (certified by :mod:`gnnkit.symmetry.bl
     f = H \circ A \circ \sigma_J \circ B_J \circ P_{J-1} \circ \dots \circ P_1 \circ \sigma_1
     \circ B_1
 
-- **B** (``"equivariant"``): permutation-equivariant layers — gnnkit's convolutions and any
-  node-wise map (``nn.Linear``, ``nn.LayerNorm``);
+- **B** (``"equivariant"``): permutation-equivariant layers — gnnkit's convolutions (PyG's
+  ``GCNConv``, ``GATConv``, ``SAGEConv`` and ``GINConv`` among them) and any node-wise map
+  (``nn.Linear``, ``nn.LayerNorm``);
 - **σ** (``"pointwise"``): element-wise nonlinearities (``nn.ReLU``, ``nn.SiLU``, …);
-- **P** (``"coarsening"``): pooling that returns a smaller graph (:class:`TopKPooling`);
+- **P** (``"coarsening"``): pooling that returns a smaller graph (:class:`TopKCoarsening`);
 - **A** (``"readout"``): one permutation-invariant readout, which ends the graph part;
 - **H**: an optional head applied to the invariant graph vector (any module).
 
-Each stage declares its role with a ``blueprint_role`` attribute (gnnkit's layers do); plain
-torch activations and node-wise maps are recognised by type.
+Each stage declares its role with a ``blueprint_role`` attribute (gnnkit's own layers do); plain
+torch activations, node-wise maps and the PyG convolutions that gnnkit re-exports (and
+certifies) are recognised by type.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
+import torch_geometric.nn
 from torch import Tensor, nn
 from torch_geometric.data import Data
 
@@ -41,6 +44,13 @@ POINTWISE_TYPES: tuple[type[nn.Module], ...] = (
     nn.Identity,
 )
 NODEWISE_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.LayerNorm)
+#: PyG convolutions that gnnkit re-exports and certifies: equivariant by type.
+PYG_EQUIVARIANT_TYPES: tuple[type[nn.Module], ...] = (
+    torch_geometric.nn.GCNConv,
+    torch_geometric.nn.GATConv,
+    torch_geometric.nn.GINConv,
+    torch_geometric.nn.SAGEConv,
+)
 ROLE_SYMBOLS = {"equivariant": "B", "pointwise": "σ", "coarsening": "P", "readout": "A"}
 
 
@@ -96,8 +106,9 @@ class GraphState:
         return Data(**fields)
 
 
-def stage_role(module: nn.Module) -> str:
-    """The blueprint role of ``module``; ``TypeError`` if it has none."""
+def declared_role(module: nn.Module) -> str | None:
+    """The blueprint role of ``module``: its ``blueprint_role``, else one known by its type, else
+    ``None``."""
     role = getattr(module, "blueprint_role", None)
     if role is not None:
         if role not in ROLE_SYMBOLS:
@@ -105,8 +116,16 @@ def stage_role(module: nn.Module) -> str:
         return role
     if isinstance(module, POINTWISE_TYPES):
         return "pointwise"
-    if isinstance(module, NODEWISE_TYPES):
+    if isinstance(module, NODEWISE_TYPES + PYG_EQUIVARIANT_TYPES):
         return "equivariant"
+    return None
+
+
+def stage_role(module: nn.Module) -> str:
+    """The blueprint role of ``module``; ``TypeError`` if it has none."""
+    role = declared_role(module)
+    if role is not None:
+        return role
     raise TypeError(
         f"{type(module).__name__} has no blueprint role: give it a `blueprint_role` of "
         f"{', '.join(ROLE_SYMBOLS)}"

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
+import torch_geometric.nn
 from torch import Tensor, nn
 
 
@@ -20,7 +20,7 @@ class PooledGraph:
         batch: graph of each kept node ``[N']`` (sorted, graphs keep their numbers).
         pos: kept coordinates ``[N', n]`` or ``None``.
         perm: index of each kept node in the input ``[N']``.
-        score: the selection score of each kept node ``[N']``.
+        score: the multiplier :math:`\\tanh(s_i)` of each kept node ``[N']``.
     """
 
     x: Tensor
@@ -32,19 +32,7 @@ class PooledGraph:
     score: Tensor
 
 
-def induced_subgraph(
-    edge_index: Tensor, edge_attr: Tensor | None, keep: Tensor, num_nodes: int
-) -> tuple[Tensor, Tensor | None]:
-    """Edges whose two ends are both in ``keep`` (node indices), renumbered ``0..len(keep)-1``."""
-    new_index = torch.full((num_nodes,), -1, dtype=torch.long, device=edge_index.device)
-    new_index[keep] = torch.arange(keep.numel(), device=edge_index.device)
-    renumbered = new_index[edge_index]
-    kept_edges = (renumbered >= 0).all(dim=0)
-    edge_attr = edge_attr[kept_edges] if edge_attr is not None else None
-    return renumbered[:, kept_edges], edge_attr
-
-
-class TopKPooling(nn.Module):
+class TopKCoarsening(nn.Module):
     r"""Keep the :math:`\lceil r\, n_g \rceil` highest-scoring nodes of each graph.
 
     .. math::
@@ -56,6 +44,12 @@ class TopKPooling(nn.Module):
     each graph keeps at least one node, so a batch stays a valid batch. Kept nodes are listed
     graph by graph in descending score, which makes the output independent of the input's node
     order (up to exact ties in score).
+
+    Decision: renamed (gnnkit's ``TopKPooling`` before). The selection is PyG's
+    :class:`torch_geometric.nn.TopKPooling`, held as ``self.topk`` (its projection
+    :math:`\mathbf{p}` is ``topk.select.weight``); this coarsening stage differs in its call: it
+    also carries node coordinates ``pos`` and returns a :class:`PooledGraph` for the
+    :class:`~gnnkit.nn.Blueprint`, where PyG's returns a tuple.
 
     Args:
         in_channels: features per node.
@@ -75,12 +69,10 @@ class TopKPooling(nn.Module):
             raise ValueError(f"ratio must be in (0, 1], got {ratio}")
         self.in_channels = in_channels
         self.ratio = ratio
-        self.weight = nn.Parameter(torch.empty(in_channels))
-        self.reset_parameters()
+        self.topk = torch_geometric.nn.TopKPooling(in_channels, ratio=ratio)
 
     def reset_parameters(self) -> None:
-        bound = 1.0 / math.sqrt(self.in_channels)
-        nn.init.uniform_(self.weight, -bound, bound)
+        self.topk.reset_parameters()
 
     def forward(
         self,
@@ -90,33 +82,21 @@ class TopKPooling(nn.Module):
         batch: Tensor | None = None,
         pos: Tensor | None = None,
     ) -> PooledGraph:
-        num_nodes = x.size(0)
         if batch is None:
-            batch = x.new_zeros(num_nodes, dtype=torch.long)
-        score = (x * self.weight).sum(dim=-1) / self.weight.norm()
-
-        # Order nodes by graph, then by descending score; rank = position within its graph.
-        by_score = torch.argsort(score, descending=True, stable=True)
-        order = by_score[torch.argsort(batch[by_score], stable=True)]
-        sizes = torch.bincount(batch)
-        starts = torch.cumsum(sizes, 0) - sizes
-        ranks = torch.arange(num_nodes, device=x.device) - starts[batch[order]]
-        quota = torch.ceil(self.ratio * sizes.to(score.dtype)).long()
-        perm = order[ranks < quota[batch[order]]]
-
-        kept_edges, kept_attr = induced_subgraph(edge_index, edge_attr, perm, num_nodes)
+            batch = x.new_zeros(x.size(0), dtype=torch.long)
+        x, edge_index, edge_attr, batch, perm, score = self.topk(x, edge_index, edge_attr, batch)
         return PooledGraph(
-            x=x[perm] * torch.tanh(score[perm]).unsqueeze(-1),
-            edge_index=kept_edges,
-            edge_attr=kept_attr,
-            batch=batch[perm],
+            x=x,
+            edge_index=edge_index,
+            edge_attr=edge_attr,
+            batch=batch,
             pos=pos[perm] if pos is not None else None,
             perm=perm,
-            score=score[perm],
+            score=score,
         )
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.in_channels}, ratio={self.ratio})"
 
 
-__all__ = ["PooledGraph", "TopKPooling", "induced_subgraph"]
+__all__ = ["PooledGraph", "TopKCoarsening"]

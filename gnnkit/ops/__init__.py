@@ -1,4 +1,4 @@
-"""Low-level kernels shared by every gnnkit layer."""
+"""Low-level kernels for gnnkit's own scatters (the PyG-based layers use PyG's)."""
 
 from gnnkit.ops.scatter import (
     available_backends,

@@ -1,4 +1,4 @@
-"""One scatter entry point for every gnnkit layer.
+"""One scatter entry point for gnnkit's own scatters (readouts, DeepSets, D-MPNN, softmax).
 
 A scatter reduces the rows of ``src`` that share an ``index`` value:
 
@@ -6,13 +6,16 @@ A scatter reduces the rows of ``src`` that share an ``index`` value:
     \\mathrm{out}_i = \\bigoplus_{j \\,:\\, \\mathrm{index}_j = i} \\mathrm{src}_j,
     \\qquad \\bigoplus \\in \\{\\sum, \\mathrm{mean}, \\max, \\min\\}
 
-Two backends compute it: ``torch_scatter`` (when the package is importable) and native torch
-(``Tensor.index_add_`` for sum and mean, ``Tensor.scatter_reduce_`` for max and min).
-``GNNKIT_SCATTER=auto|torch|torch_scatter`` picks the backend at import time;
-:func:`set_backend` and :func:`use_backend` switch at run time. ``auto`` (the default) uses
-torch-scatter when it is installed for the reductions where it is the faster one (max and min:
-about 1.9× native on a CPU at 200k × 64), and native ``index_add_`` for sum and mean (about 1.5×
-torch-scatter there); ``torch`` and ``torch_scatter`` force one backend for every reduction.
+Two backends compute it: native torch (``Tensor.index_add_`` for sum and mean,
+``Tensor.scatter_reduce_`` for max and min) and ``torch_scatter`` (when the package is
+importable). ``GNNKIT_SCATTER=auto|torch|torch_scatter`` picks the backend at import time;
+:func:`set_backend` and :func:`use_backend` switch at run time. ``auto`` (the default) follows
+the device-aware policy of ``torch_geometric.utils.scatter``: native torch everywhere, except
+max and min on a CUDA tensor that needs a gradient, which go to torch-scatter when it is
+installed (as PyG does), and never while ``torch.compile`` traces
+(native kernels compile without graph breaks). ``torch`` and ``torch_scatter`` force one
+backend for every reduction. The layers built on PyG's ``MessagePassing`` aggregate through
+PyG's own ``torch_geometric.utils.scatter``, which applies the same policy.
 
 Defined answers on edge cases, identical for both backends:
 
@@ -39,8 +42,8 @@ Choice = Literal["auto", "torch", "torch_scatter"]
 
 REDUCTIONS: tuple[str, ...] = ("sum", "mean", "max", "min")
 BACKEND_ENV = "GNNKIT_SCATTER"
-#: Reductions that ``auto`` gives to torch-scatter when it is installed.
-TORCH_SCATTER_FASTER: frozenset[str] = frozenset({"max", "min"})
+#: Reductions that ``auto`` gives to torch-scatter (when installed) on CUDA with gradients.
+TORCH_SCATTER_REDUCTIONS: frozenset[str] = frozenset({"max", "min"})
 
 _torch_scatter = None
 
@@ -80,20 +83,35 @@ def get_backend() -> Choice:
     return _choice
 
 
-def backend_for(reduce: str) -> Backend:
-    """The backend that computes ``reduce`` under the current setting."""
-    if _choice == "auto":
-        use = _auto_uses_torch_scatter and reduce in TORCH_SCATTER_FASTER
-        return "torch_scatter" if use else "torch"
-    return _choice
+def backend_for(
+    reduce: str, device: torch.device | str = "cpu", requires_grad: bool = False
+) -> Backend:
+    """The backend that computes ``reduce`` on ``device`` under the current setting.
+
+    Under ``auto``: torch-scatter for max and min on CUDA when the input needs a gradient and
+    no ``torch.compile`` trace is running; native torch otherwise.
+    """
+    if _choice != "auto":
+        return _choice
+    use = (
+        _auto_uses_torch_scatter
+        and reduce in TORCH_SCATTER_REDUCTIONS
+        and torch.device(device).type == "cuda"
+        and requires_grad
+        and not torch.compiler.is_compiling()
+    )
+    return "torch_scatter" if use else "torch"
 
 
 def describe_backend() -> str:
     """One line saying which backend computes each reduction, e.g. for reports."""
-    parts = {}
+    parts: dict[str, list[str]] = {}
     for reduce in REDUCTIONS:
         parts.setdefault(backend_for(reduce), []).append(reduce)
     detail = "; ".join(f"{'/'.join(r)}: {b}" for b, r in parts.items())
+    if _choice == "auto" and _auto_uses_torch_scatter:
+        reductions = "/".join(r for r in REDUCTIONS if r in TORCH_SCATTER_REDUCTIONS)
+        detail += f"; {reductions} on CUDA with gradients: torch_scatter"
     return f"{_choice} ({detail})"
 
 
@@ -189,7 +207,7 @@ def scatter(
         size = list(src.shape)
         size[dim] = dim_size
         return src.new_zeros(size)
-    if backend_for(reduce) == "torch_scatter":
+    if backend_for(reduce, src.device, src.requires_grad) == "torch_scatter":
         return _scatter_torch_scatter(src, index, dim, dim_size, reduce)
     return _scatter_torch(src, index, dim, dim_size, reduce)
 

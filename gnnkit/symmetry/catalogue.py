@@ -25,12 +25,14 @@ from gnnkit.nn import (
     EGNNConv,
     GATConv,
     GCNConv,
-    GINConv,
     GraphTransformerConv,
+    MLPGINConv,
     Readout,
     SAGEConv,
-    TopKPooling,
+    SumGCNConv,
+    TopKCoarsening,
 )
+from gnnkit.nn.blueprint import declared_role
 from gnnkit.symmetry.blueprint import ROLE_PROMISE, certify_blueprint
 from gnnkit.symmetry.certificate import Certificate
 from gnnkit.symmetry.euclidean import check_euclidean
@@ -78,7 +80,7 @@ class Entry:
 def promise_of(module: nn.Module) -> str:
     """What ``module`` promises under relabelling: its blueprint role's promise, or
     ``"invariant"`` for a whole model (one prediction per graph)."""
-    role = getattr(module, "blueprint_role", None)
+    role = declared_role(module)
     return ROLE_PROMISE[role] if role is not None else "invariant"
 
 
@@ -91,8 +93,8 @@ def _blueprint_gcn_topk_gin() -> Blueprint:
         [
             GCNConv(IN_CHANNELS, 16),
             nn.ELU(),
-            TopKPooling(16, ratio=0.5),
-            GINConv(16, 16),
+            TopKCoarsening(16, ratio=0.5),
+            MLPGINConv(16, 16),
             nn.ReLU(),
             Readout("mean"),
         ],
@@ -125,9 +127,9 @@ def _blueprint_set_transformer() -> Blueprint:
 
 
 CATALOGUE: tuple[Entry, ...] = (
-    Entry("GCNConv (sum aggregator)", lambda: GCNConv(IN_CHANNELS, 16, normalize=False)),
-    Entry("GCNConv (normalised)", lambda: GCNConv(IN_CHANNELS, 16)),
-    Entry("GINConv", lambda: GINConv(IN_CHANNELS, 16, train_eps=True)),
+    Entry("SumGCNConv", lambda: SumGCNConv(IN_CHANNELS, 16)),
+    Entry("GCNConv", lambda: GCNConv(IN_CHANNELS, 16)),
+    Entry("MLPGINConv", lambda: MLPGINConv(IN_CHANNELS, 16, train_eps=True)),
     Entry("GATConv", lambda: GATConv(IN_CHANNELS, 8, heads=2)),
     Entry("DeepSetsConv", lambda: DeepSetsConv(IN_CHANNELS, 16)),
     Entry("GraphTransformerConv", lambda: GraphTransformerConv(IN_CHANNELS, heads=2)),
@@ -138,7 +140,7 @@ CATALOGUE: tuple[Entry, ...] = (
     Entry("Readout(mean)", lambda: Readout("mean")),
     Entry("Readout(max)", lambda: Readout("max")),
     Entry("AttentionReadout", lambda: AttentionReadout(IN_CHANNELS, 16)),
-    Entry("TopKPooling", lambda: TopKPooling(IN_CHANNELS, ratio=0.5)),
+    Entry("TopKCoarsening", lambda: TopKCoarsening(IN_CHANNELS, ratio=0.5)),
     Entry("Blueprint GCN→σ→TopK→GIN→σ→mean", _blueprint_gcn_topk_gin),
     Entry("Blueprint EGNN→EGNN→sum", _blueprint_egnn, euclidean=True),
     Entry("Blueprint Transformer→GAT→σ→DeepSets→attention", _blueprint_set_transformer),

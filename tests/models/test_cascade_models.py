@@ -223,9 +223,7 @@ def gat_loop(conv: GATConv, x: Tensor, edges: list[tuple[int, int]]) -> Tensor:
         closed = [i, *in_neighbours(edges, i)]
         heads = []
         for k in range(conv.heads):
-            scores = [
-                conv.att_source[0, k] @ h[j][k] + conv.att_target[0, k] @ h[i][k] for j in closed
-            ]
+            scores = [conv.att_src[0, k] @ h[j][k] + conv.att_dst[0, k] @ h[i][k] for j in closed]
             alpha = torch.softmax(F.leaky_relu(torch.stack(scores), conv.negative_slope), dim=0)
             heads.append(sum(a * h[j][k] for a, j in zip(alpha, closed)))
         rows.append(torch.cat(heads) + conv.bias)
@@ -238,7 +236,7 @@ def sage_loop(conv: SAGEConv, x: Tensor, edges: list[tuple[int, int]]) -> Tensor
     for i in range(len(x)):
         sources = in_neighbours(edges, i)
         mean = sum(x[j] for j in sources) / len(sources) if sources else torch.zeros_like(x[i])
-        rows.append(linear(conv.lin_self, x[i]) + conv.lin_neighbours.weight @ mean)
+        rows.append(conv.lin_r.weight @ x[i] + linear(conv.lin_l, mean))
     return torch.stack(rows)
 
 

@@ -51,7 +51,7 @@ def test_graph_gin_shapes_and_layers() -> None:
     batch = random_graph_batch(4)
     assert model(batch).shape == (4, 3)
     assert model.roles == ["equivariant", "pointwise"] * 2 + ["readout"]
-    assert "GINConv(8, 16)" in repr(model) and "Readout(sum)" in repr(model)
+    assert "MLPGINConv(8, 16)" in repr(model) and "Readout(sum)" in repr(model)
     with pytest.raises(ValueError, match="num_layers"):
         GraphGIN(8, 3, num_layers=0)
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from gnnkit.nn import Blueprint, GCNConv, GINConv, Readout, TopKPooling, stage_role
+from gnnkit.nn import Blueprint, GCNConv, MLPGINConv, Readout, TopKCoarsening, stage_role
 from gnnkit.symmetry import random_graph_batch
 
 
@@ -15,7 +15,7 @@ def test_roles_of_stages():
     assert stage_role(GCNConv(2, 2)) == "equivariant"
     assert stage_role(nn.ReLU()) == "pointwise"
     assert stage_role(nn.Linear(2, 2)) == "equivariant"
-    assert stage_role(TopKPooling(2)) == "coarsening"
+    assert stage_role(TopKCoarsening(2)) == "coarsening"
     assert stage_role(Readout()) == "readout"
     with pytest.raises(TypeError, match="LSTM has no blueprint role"):
         stage_role(nn.LSTM(2, 2))
@@ -33,7 +33,12 @@ def test_grammar_is_enforced():
 def test_forward_composes_the_stages_by_hand():
     torch.manual_seed(0)
     data = random_graph_batch(3, in_channels=8, seed=4)
-    conv, pool, conv2, head = GCNConv(8, 8), TopKPooling(8, 0.5), GINConv(8, 4), nn.Linear(4, 2)
+    conv, pool, conv2, head = (
+        GCNConv(8, 8),
+        TopKCoarsening(8, 0.5),
+        MLPGINConv(8, 4),
+        nn.Linear(4, 2),
+    )
     model = Blueprint([conv, nn.ReLU(), pool, conv2, Readout("sum")], head=head)
     out = model(data)
     h = torch.relu(conv(data.x, data.edge_index))
@@ -42,4 +47,4 @@ def test_forward_composes_the_stages_by_hand():
     expected = head(Readout("sum")(h, pooled.batch, 3))
     torch.testing.assert_close(out, expected)
     assert out.shape == (3, 2)
-    assert "B: GCNConv(8, 8, normalize=True)" in repr(model) and "σ: ReLU()" in repr(model)
+    assert "B: GCNConv(8, 8)" in repr(model) and "σ: ReLU()" in repr(model)

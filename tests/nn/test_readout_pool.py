@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gnnkit.nn import AttentionReadout, Readout, TopKPooling
+from gnnkit.nn import AttentionReadout, Readout, TopKCoarsening
 from gnnkit.symmetry import random_graph_batch
 
 
@@ -44,9 +44,10 @@ def test_attention_readout_weights_sum_to_one(batch):
 
 
 def test_topk_keeps_best_nodes_of_each_graph_and_their_induced_edges(batch):
-    pool = TopKPooling(8, ratio=0.5)
+    pool = TopKCoarsening(8, ratio=0.5)
     pooled = pool(batch.x, batch.edge_index, batch.edge_attr, batch.batch, batch.pos)
-    score = batch.x @ pool.weight / pool.weight.norm()
+    weight = pool.topk.select.weight.view(-1)
+    score = batch.x @ weight / weight.norm()
     kept = set()
     for graph in range(3):
         nodes = (batch.batch == graph).nonzero().flatten()
@@ -57,6 +58,7 @@ def test_topk_keeps_best_nodes_of_each_graph_and_their_induced_edges(batch):
     torch.testing.assert_close(
         pooled.x, batch.x[pooled.perm] * torch.tanh(score[pooled.perm]).unsqueeze(-1)
     )
+    torch.testing.assert_close(pooled.score, torch.tanh(score[pooled.perm]))
     torch.testing.assert_close(pooled.pos, batch.pos[pooled.perm])
     source, target = batch.edge_index
     induced = [(s, t) for s, t in zip(source.tolist(), target.tolist()) if s in kept and t in kept]
@@ -70,28 +72,28 @@ def test_topk_keeps_best_nodes_of_each_graph_and_their_induced_edges(batch):
 
 def test_topk_keeps_at_least_one_node_per_graph():
     x = torch.randn(5, 3)
-    pooled = TopKPooling(3, ratio=0.01)(
+    pooled = TopKCoarsening(3, ratio=0.01)(
         x, torch.empty(2, 0, dtype=torch.long), batch=torch.tensor([0, 0, 1, 1, 1])
     )
     assert pooled.batch.tolist() == [0, 1]
     with pytest.raises(ValueError, match=r"ratio must be in \(0, 1\]"):
-        TopKPooling(3, ratio=0.0)
+        TopKCoarsening(3, ratio=0.0)
 
 
 def test_topk_between_closed_twins_depends_only_on_the_tie():
     """Closed twins after a sum aggregation carry equal features: top-k keeps either one, and
     the kept features are the same (the documented limit of any hard selection)."""
-    from gnnkit.nn import GCNConv
+    from gnnkit.nn import SumGCNConv
 
     # Triangle 0-1-2 plus a pendant 3 on node 2: nodes 0 and 1 are closed twins.
     edges = torch.tensor([[0, 1, 0, 2, 1, 2, 2, 3], [1, 0, 2, 0, 2, 1, 3, 2]])
     x = torch.tensor([[1.0], [2.0], [4.0], [-8.0]])
-    conv = GCNConv(1, 1, normalize=False, bias=False)
+    conv = SumGCNConv(1, 1, bias=False)
     conv.lin.weight.data.fill_(1.0)
     h = conv(x, edges)
     assert h[0].item() == h[1].item() == 7.0
-    pool = TopKPooling(1, ratio=0.25)
-    pool.weight.data.fill_(1.0)
+    pool = TopKCoarsening(1, ratio=0.25)
+    pool.topk.select.weight.data.fill_(1.0)
     pooled = pool(h, edges)
     assert pooled.perm.tolist() in ([0], [1])
     assert h[pooled.perm].item() == 7.0

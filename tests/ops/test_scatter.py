@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from gnnkit.ops import (
     available_backends,
+    backend_for,
     describe_backend,
     get_backend,
     scatter,
@@ -163,8 +164,7 @@ def _backend_in_subprocess(choice: str) -> subprocess.CompletedProcess:
 def test_environment_variable_forces_a_backend():
     assert _backend_in_subprocess("torch").stdout.split() == ["torch", "torch", "torch"]
     auto = _backend_in_subprocess("auto").stdout.split()
-    faster_max = "torch_scatter" if torch_scatter_available() else "torch"
-    assert auto == ["auto", "torch", faster_max]
+    assert auto == ["auto", "torch", "torch"]
     bad = _backend_in_subprocess("cupy")
     assert bad.returncode != 0
     assert "unknown scatter backend 'cupy'" in bad.stderr
@@ -173,6 +173,20 @@ def test_environment_variable_forces_a_backend():
         assert forced.stdout.split() == ["torch_scatter"] * 3
     else:
         assert "torch-scatter is not installed" in forced.stderr
+
+
+def test_auto_follows_the_device_aware_policy():
+    """Native torch on the CPU and without gradients; torch-scatter only for max and min on
+    CUDA with gradients, when it is installed."""
+    with use_backend("auto"):
+        assert backend_for("max", "cpu", requires_grad=True) == "torch"
+        assert backend_for("max", "cuda", requires_grad=False) == "torch"
+        assert backend_for("sum", "cuda", requires_grad=True) == "torch"
+        expected = "torch_scatter" if torch_scatter_available() else "torch"
+        assert backend_for("max", "cuda", requires_grad=True) == expected
+        assert backend_for("min", "cuda", requires_grad=True) == expected
+    with use_backend("torch"):
+        assert backend_for("max", "cuda", requires_grad=True) == "torch"
 
 
 def test_describe_backend_names_each_reduction():

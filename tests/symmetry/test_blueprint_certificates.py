@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from gnnkit.nn import Blueprint, EGNNConv, GCNConv, Readout, TopKPooling
+from gnnkit.nn import Blueprint, EGNNConv, GCNConv, Readout, TopKCoarsening
 from gnnkit.symmetry import certify_blueprint, random_graph_batch
 from gnnkit.symmetry.probes import BatchCentringLayer, FirstNodeReadout, LSTMAggregationLayer
 
@@ -13,7 +13,7 @@ from gnnkit.symmetry.probes import BatchCentringLayer, FirstNodeReadout, LSTMAgg
 def test_certify_passes_every_stage_and_the_whole_model():
     torch.manual_seed(0)
     data = random_graph_batch(3, in_channels=8, seed=5)
-    model = Blueprint([EGNNConv(8, 8), nn.SiLU(), TopKPooling(8), EGNNConv(8, 8), Readout()])
+    model = Blueprint([EGNNConv(8, 8), nn.SiLU(), TopKCoarsening(8), EGNNConv(8, 8), Readout()])
     certificates = certify_blueprint(model, data, trials=4)
     assert len(certificates) == 5 + 2  # five stages, whole model under S_n and under E(3)
     assert all(c.passed for c in certificates), certificates
@@ -28,7 +28,7 @@ def test_certify_names_the_broken_stage():
     certificates = certify_blueprint(model, data, trials=4, name="model")
     verdicts = {c.component: c.passed for c in certificates}
     assert verdicts == {
-        "model [0:B GCNConv(8, 8, normalize=True)]": True,
+        "model [0:B GCNConv(8, 8)]": True,
         "model [1:B LSTMAggregationLayer]": False,
         "model [2:A Readout(mean)]": True,
         "model": False,

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from torch_geometric.data import Data
 
 from gnnkit.models import DMPNN, build_model
-from gnnkit.nn import EGNNConv, GCNConv
+from gnnkit.nn import EGNNConv, SumGCNConv
 from gnnkit.nn.pool import PooledGraph
 from gnnkit.ops import scatter
 from gnnkit.symmetry import (
@@ -62,7 +62,7 @@ def test_the_catalogue_certifies_whole_models():
 DEVICE_ENTRIES = [
     e
     for e in CATALOGUE + PROBES
-    if e.name.startswith(("EGNNConv", "DMPNNConv", "TopKPooling", "Blueprint GCN", "model:"))
+    if e.name.startswith(("EGNNConv", "DMPNNConv", "TopKCoarsening", "Blueprint GCN", "model:"))
     or e.name == "probe: cross-molecule distance layer"
 ]
 
@@ -82,7 +82,7 @@ def test_certificates_run_on_the_device_of_the_data(entry, device):
 
 def test_line_graph_worked_example():
     """Line graph 1–2–3–4, h'_i = Σ_{j ∈ N(i) ∪ {i}} h_j, nodes cyclically permuted."""
-    layer = GCNConv(1, 1, normalize=False, bias=False)
+    layer = SumGCNConv(1, 1, bias=False)
     layer.lin.weight.data.fill_(1.0)
     h = torch.tensor([[1.0], [10.0], [100.0], [1000.0]])
     edges = torch.tensor([[0, 1, 1, 2, 2, 3], [1, 0, 2, 1, 3, 2]])

@@ -18,6 +18,10 @@ class DeepSetsConv(nn.Module):
     with :math:`\phi, \rho` affine maps and :math:`g(i)` the graph of node :math:`i`; edges are
     not used, so the layer is equivariant to every permutation of each graph's nodes.
 
+    Stays an ``nn.Module``: there are no messages along edges to pass, only one scatter of each
+    graph's nodes into its summary, so PyG's ``MessagePassing`` has nothing to hold. PyG has no
+    layer of this name.
+
     Args:
         in_channels: input features per node.
         out_channels: output features per node.

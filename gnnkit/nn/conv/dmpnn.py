@@ -50,6 +50,12 @@ class DMPNNConv(nn.Module):
     keeps a message from flowing straight back where it came from. An atom without bonds reads
     out :math:`\tau(\mathbf{W}_o[\mathbf{x}_v \Vert \mathbf{0}] + \mathbf{b}_o)`.
 
+    Stays an ``nn.Module``: it is edge-centred, not a node message-passing layer in PyG's sense.
+    Its states live on directed bonds, and each update reads the bond of the opposite direction
+    (``rev_edge_index``); PyG's ``MessagePassing`` aggregates messages into nodes, which covers
+    only the scatter into atoms, so the layer does its few scatters with
+    :func:`gnnkit.ops.scatter` directly.
+
     Args:
         atom_dim: atom features per node.
         bond_dim: bond features per directed edge.

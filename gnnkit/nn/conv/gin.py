@@ -1,21 +1,23 @@
-"""Graph isomorphism network layer (Xu et al., 2019)."""
+"""Graph isomorphism network layer with its two-layer MLP built in (Xu et al., 2019)."""
 
 from __future__ import annotations
 
-import torch
-from torch import Tensor, nn
-
-from gnnkit.ops import scatter
+import torch_geometric.nn
+from torch import nn
 
 
-class GINConv(nn.Module):
-    r"""GIN: an MLP applied to the node's own state plus the sum over its neighbours.
+class MLPGINConv(torch_geometric.nn.GINConv):
+    r"""GIN: a two-layer MLP applied to the node's own state plus the sum over its neighbours.
 
     .. math::
         \mathbf{h}'_i = \mathrm{MLP}\Big((1 + \epsilon)\,\mathbf{h}_i
         + \sum_{j \in \mathcal{N}(i)} \mathbf{h}_j\Big),
         \qquad \mathrm{MLP}(\mathbf{z}) = \mathbf{W}_2\,\mathrm{ReLU}(\mathbf{W}_1 \mathbf{z}
         + \mathbf{b}_1) + \mathbf{b}_2
+
+    Decision: renamed (gnnkit's ``GINConv`` before). PyG's :class:`torch_geometric.nn.GINConv`
+    takes the MLP itself (``GINConv(nn, eps, train_eps)``); this layer takes sizes and builds
+    the MLP, then is exactly PyG's ``GINConv`` around it (the MLP is ``self.nn``).
 
     Args:
         in_channels: input features per node.
@@ -40,34 +42,15 @@ class GINConv(nn.Module):
         eps: float = 0.0,
         train_eps: bool = False,
     ) -> None:
-        super().__init__()
         hidden_channels = hidden_channels or out_channels
-        self.in_channels = in_channels
-        self.out_channels = out_channels
-        self.initial_eps = eps
-        self.mlp = nn.Sequential(
+        mlp = nn.Sequential(
             nn.Linear(in_channels, hidden_channels),
             nn.ReLU(),
             nn.Linear(hidden_channels, out_channels),
         )
-        if train_eps:
-            self.eps = nn.Parameter(torch.empty(1))
-        else:
-            self.register_buffer("eps", torch.empty(1))
-        self.reset_parameters()
-
-    def reset_parameters(self) -> None:
-        for layer in self.mlp:
-            if isinstance(layer, nn.Linear):
-                layer.reset_parameters()
-        self.eps.data.fill_(self.initial_eps)
-
-    def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
-        source, target = edge_index
-        neighbour_sum = scatter(
-            x.index_select(0, source), target, dim=0, dim_size=x.size(0), reduce="sum"
-        )
-        return self.mlp((1 + self.eps) * x + neighbour_sum)
+        super().__init__(mlp, eps=eps, train_eps=train_eps)
+        self.in_channels = in_channels
+        self.out_channels = out_channels
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}({self.in_channels}, {self.out_channels})"

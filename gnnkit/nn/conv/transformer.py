@@ -23,6 +23,11 @@ class GraphTransformerConv(nn.Module):
     none of another graph. With no positional encoding the layer is equivariant to any
     permutation of each graph's nodes.
 
+    Stays an ``nn.Module``: it takes no ``edge_index`` (attention runs over the complete graph of
+    each batch member), and a dense batched ``scaled_dot_product_attention`` computes that far
+    faster than messages on the :math:`\sum_g n_g^2` edges of the complete graphs would. PyG's
+    ``TransformerConv`` is a different layer (attention along ``edge_index``).
+
     Args:
         channels: features per node (input and output, for the residual connections).
         heads: number of heads :math:`K`; must divide ``channels`` (:math:`d` = channels / K).
