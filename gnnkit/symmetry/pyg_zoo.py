@@ -1,13 +1,13 @@
 """PyG's own convolutions and aggregations, built small and certified by gnnkit's harness.
 
 Every class that ``torch_geometric.nn.conv`` and ``torch_geometric.nn.aggr`` export is a
-candidate. A convolution is built as ``cls(in_channels=8, out_channels=16)`` (:data:`IN_CHANNELS`,
-:data:`OUT_CHANNELS`) and run on
-``(x, edge_index)`` alone; an aggregation is built from the channel arguments its constructor
-names (plus a few documented settings, :data:`AGGREGATION_SETTINGS`) and run as a neighbourhood
-aggregation (:class:`NeighbourhoodAggregation`). A class that cannot be built that way, or whose
-module raises or returns anything but one row per node on the random graphs, is *skipped* with
-the reason; every other one gets a permutation certificate held to node-level equivariance.
+candidate. A convolution is built as ``cls(in_channels=8, out_channels=16)``
+(:data:`IN_CHANNELS`, :data:`OUT_CHANNELS`) and run on ``(x, edge_index)`` alone; an aggregation
+is built from the channel arguments its constructor names (plus a few documented settings,
+:data:`AGGREGATION_SETTINGS`) and run as a neighbourhood aggregation
+(:class:`NeighbourhoodAggregation`). A class that cannot be built that way, or whose module
+raises or returns anything but one row per node on the random graphs, is *skipped* with the
+reason; every other one gets a permutation certificate held to node-level equivariance.
 """
 
 from __future__ import annotations
