@@ -38,6 +38,43 @@ def test_certify_probes_are_all_caught(capsys):
     assert "outputs do not follow a separate rigid motion of each graph" in out
 
 
+def test_certify_pyg_prints_findings_and_skips_and_exits_0(capsys):
+    only = "GCNConv,LSTMAggregation,ChebConv"
+    assert main(["certify", "--pyg", "--only", only, "--trials", "2"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["component", "symmetry", "max", "error", "rtol", "passed", "reason"]
+    rows = {line.split("  ")[0]: line for line in lines[2:5]}  # by component
+    assert rows["GCNConv"].rstrip().endswith("yes")
+    assert " NO " in rows["LSTMAggregation"]
+    assert "'index' tensor is not sorted" in rows["LSTMAggregation"]
+    assert "outputs change when" in rows["LSTMAggregation (index sorted)"]
+    assert "1 of 3 PyG certificates passed, 2 failed; 1 skipped:" in lines
+    assert lines[-1].startswith("  ChebConv: cannot be built: TypeError")
+
+
+@pytest.mark.parametrize(
+    ("arguments", "status", "message"),
+    [
+        (["--only", "GCNConv"], 2, "gnnkit certify: error: --only needs --pyg"),
+        (
+            ["--pyg", "--only", "GCNConv,NoConv"],
+            1,
+            "gnnkit certify: error: not a PyG convolution or aggregation: NoConv",
+        ),
+    ],
+)
+def test_certify_pyg_refuses_bad_options_in_one_line(arguments, status, message, capsys):
+    assert main(["certify", *arguments]) == status
+    assert capsys.readouterr().err.splitlines() == [message]
+
+
+def test_certify_pyg_and_probes_exclude_each_other(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["certify", "--pyg", "--probes"])
+    assert exit_.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
 def test_console_entry_point_runs_as_a_module():
     result = subprocess.run(
         [sys.executable, "-m", "gnnkit", "--help"], capture_output=True, text=True, timeout=120
