@@ -58,7 +58,7 @@ def make_splits(config: MoleculeTrainConfig, dataset: MoleculeCSVDataset) -> lis
     if config.folds and config.folds >= 2:
         return k_fold_splits(n, config.folds, seed=config.train.seed, labels=labels, groups=groups)
     if config.split == "scaffold":
-        return [scaffold_split(dataset._data.smiles, config.sizes, config.train.seed)]
+        return [scaffold_split(dataset.smiles, config.sizes, config.train.seed)]
     if config.split == "stratified":
         if labels is None:
             raise ValueError("a stratified split needs a classification or multiclass task")
@@ -69,7 +69,7 @@ def make_splits(config: MoleculeTrainConfig, dataset: MoleculeCSVDataset) -> lis
 
 
 def _stratification_labels(dataset: MoleculeCSVDataset) -> list[tuple]:
-    y = dataset._data.y.numpy()
+    y = dataset.y.numpy()
     return [tuple("nan" if np.isnan(v) else int(v) for v in row) for row in y]
 
 

@@ -122,7 +122,7 @@ def start_run(
 def write_training_smiles(dataset: MoleculeCSVDataset, splits: list[Split], path: Path) -> None:
     """``row,smiles`` of every molecule in a training part of ``splits`` (file row order)."""
     positions = sorted({p for split in splits for p in split.train})
-    smiles = dataset._data.smiles
+    smiles = dataset.smiles
     rows = dataset.rows()
     pd.DataFrame(
         {"row": [int(rows[p]) for p in positions], "smiles": [smiles[p] for p in positions]}

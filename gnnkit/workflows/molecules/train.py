@@ -98,9 +98,9 @@ def _train_one(
     n_tasks = len(dataset.task_names)
     n_classes = config.train.n_classes
     if task == "multiclass" and n_classes is None:
-        n_classes = int(np.nanmax(dataset._data.y.numpy())) + 1
+        n_classes = int(np.nanmax(dataset.y.numpy())) + 1
     uses_descriptors = config.descriptors is not None or config.descriptor_file is not None
-    descriptor_dim = dataset._data.descriptors.size(1) if uses_descriptors else 0
+    descriptor_dim = dataset.descriptors.size(1) if uses_descriptors else 0
     hparams = {
         "atom_dim": dataset.featurizer_config.atom_dim,
         "bond_dim": dataset.featurizer_config.bond_dim,
