@@ -9,6 +9,8 @@ through :func:`call_on_graph`.
 from __future__ import annotations
 
 import inspect
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 from torch import Tensor, nn
@@ -23,6 +25,9 @@ GRAPH_ARGUMENTS: tuple[str, ...] = (
     "num_graphs",
 )
 GRAPH_OBJECT_ARGUMENTS: tuple[str, ...] = ("data", "batch_data", "graph")
+PARAMETERS_OF_METHOD: weakref.WeakKeyDictionary[Callable[..., Any], tuple[str, ...]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def num_graphs_of(graph: Any) -> int:
@@ -36,9 +41,21 @@ def num_graphs_of(graph: Any) -> int:
     return 1
 
 
-def forward_parameters(module: nn.Module) -> list[str]:
-    """Names of the parameters of ``module.forward`` (without ``self``)."""
-    return list(inspect.signature(module.forward).parameters)
+def forward_parameters(module: nn.Module) -> tuple[str, ...]:
+    """Names of the parameters of ``module.forward`` (without ``self``).
+
+    A ``forward`` method is inspected once per function and remembered by that function, so
+    modules of one class share the entry and a replaced stage is looked up by its own
+    ``forward``; any other callable (e.g. one set on the instance) is inspected on every call.
+    """
+    forward = module.forward
+    function = getattr(forward, "__func__", None)
+    if function is None:
+        return tuple(inspect.signature(forward).parameters)
+    parameters = PARAMETERS_OF_METHOD.get(function)
+    if parameters is None:
+        parameters = PARAMETERS_OF_METHOD[function] = tuple(inspect.signature(forward).parameters)
+    return parameters
 
 
 def takes_graph_object(module: nn.Module) -> bool:

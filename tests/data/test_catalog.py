@@ -26,7 +26,7 @@ def test_embedded_chembl_set_needs_no_network():
     assert lines[1] == "O=S(=O)(Nc1cccs1)c2ccc(Oc3ccccc3c4ccccc4)c(c2)C#N,CHEMBL1520012,5.48"
     dataset = MoleculeCSVDataset(spec.path, target_columns=spec.target_columns, verbose=False)
     assert len(dataset) == 1017 and dataset.invalid_rows == []
-    values = dataset._data.y.flatten()
+    values = dataset.y.flatten()
     assert 3.0 < values.min() < values.max() < 11.0
 
 

@@ -146,11 +146,11 @@ def test_descriptors_are_stored_per_molecule(tmp_path, cache):
     assert descriptors.shape[0] == 1 and descriptors.shape[1] > 100
     from rdkit.Chem import Descriptors
 
-    names = [name for name, _ in Descriptors._descList]
+    names = [name for name, _ in Descriptors.descList]
     assert descriptors[0, names.index("MolWt")].item() == pytest.approx(94.113, abs=1e-3)
     with pytest.raises(ValueError, match="unknown descriptors 'morgan'"):
         MoleculeCSVDataset(csv, descriptors="morgan", root=cache)
-    assert np.isfinite(dataset._data.descriptors.numpy()).mean() > 0.95
+    assert np.isfinite(dataset.descriptors.numpy()).mean() > 0.95
 
 
 #: Ethanol in rows 0, 2 and 4 (conflicting targets), benzene in rows 1 and 5 (the same ones).
@@ -170,8 +170,8 @@ def test_duplicate_molecules_merged_by_mean_or_first(tmp_path, cache, capsys):
     mean = MoleculeCSVDataset(csv, root=cache, deduplicate="mean")
     assert mean.rows().tolist() == [0, 1, 3]
     assert mean.molecule_keys == ["CCO", "c1ccccc1", "CC"]
-    assert mean._data.y.tolist() == [[2.0, 8.0], [2.0, 5.0], [4.0, 1.0]]
-    assert mean._data.y_mask.all()
+    assert mean.y.tolist() == [[2.0, 8.0], [2.0, 5.0], [4.0, 1.0]]
+    assert mean.y_mask.all()
     assert [graph.smiles for graph in mean] == ["CCO", "c1ccccc1", "CC"]
     batch = next(iter(DataLoader(mean, batch_size=3)))
     assert torch.equal(batch.edge_index[:, batch.rev_edge_index], batch.edge_index.flip(0))

@@ -48,3 +48,26 @@ def test_forward_composes_the_stages_by_hand():
     torch.testing.assert_close(out, expected)
     assert out.shape == (3, 2)
     assert "B: GCNConv(8, 8)" in repr(model) and "σ: ReLU()" in repr(model)
+
+
+def test_a_replaced_stage_or_forward_is_called_with_its_own_arguments():
+    torch.manual_seed(0)
+    data = random_graph_batch(3, in_channels=8, seed=4)
+    model = Blueprint([GCNConv(8, 8), Readout("sum")])
+    model(data)
+    conv = MLPGINConv(8, 8)
+    model.stages[0] = conv
+    torch.testing.assert_close(
+        model(data), Readout("sum")(conv(data.x, data.edge_index), data.batch, 3)
+    )
+    seen: list[str] = []
+
+    def forward(data: object) -> torch.Tensor:
+        seen.append(type(data).__name__)
+        return torch.zeros(3, 1)
+
+    readout = model.stages[1]
+    readout.forward = forward
+    assert model(data).shape == (3, 1) and seen == ["GraphState"]
+    del readout.forward
+    assert model(data).shape == (3, 8)

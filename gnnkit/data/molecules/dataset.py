@@ -166,7 +166,7 @@ class MoleculeCSVDataset(InMemoryDataset):
         key = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()
         root = Path(root) if root is not None else cache_root() / "molecules"
         super().__init__(str(root / f"{self.path.stem}-{key[:16]}"), log=False)
-        self._data, self.slices, self.invalid_rows = self._load()
+        self.data, self.slices, self.invalid_rows = self._load()
         if verbose and self.invalid_rows:
             why = "whose SMILES RDKit rejects"
             if self.featurizer_config.conformers:
@@ -212,16 +212,15 @@ class MoleculeCSVDataset(InMemoryDataset):
         """One graph per molecule: its first row's, with (``mean``) the mean of its rows'
         targets per task, missing values ignored."""
         rows = self.rows()
+        dropped = {position for group in duplicates.groups for position in group[1:]}
+        kept = [position for position in range(len(self)) if position not in dropped]
+        graphs = {position: self.get(position) for position in kept}
         if mean:
             for group in duplicates.groups:
                 y = torch.from_numpy(mean_targets(self.table.targets[rows[group]])).float()
-                self._data.y[group[0]] = y
-                self._data.y_mask[group[0]] = ~torch.isnan(y)
-        dropped = {position for group in duplicates.groups for position in group[1:]}
-        kept = [position for position in range(len(self)) if position not in dropped]
-        self._data_list = None  # graphs cached by get() before the targets changed
-        self._data, self.slices = self.collate([self.get(position) for position in kept])
-        self._data_list = None
+                graphs[group[0]].y = y.unsqueeze(0)
+                graphs[group[0]].y_mask = ~torch.isnan(graphs[group[0]].y)
+        self.data, self.slices = self.collate(list(graphs.values()))
         self.molecule_keys = [self.molecule_keys[position] for position in kept]
 
     @property
@@ -315,7 +314,12 @@ class MoleculeCSVDataset(InMemoryDataset):
 
     def rows(self) -> np.ndarray:
         """The 0-based data row of every graph, in dataset order."""
-        return self._data.row.numpy()
+        return self.row.numpy()
+
+    @property
+    def smiles(self) -> list[str]:
+        """The SMILES of every graph, in dataset order."""
+        return [self.table.smiles[row] for row in self.rows()]
 
     def __repr__(self) -> str:
         return (

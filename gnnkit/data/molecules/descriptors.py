@@ -32,7 +32,7 @@ class DescriptorMismatchError(ValueError):
 def rdkit2d_names() -> list[str]:
     """Names of the installed RDKit's 2-D descriptors, in its order (:func:`compute_descriptors`
     returns them so by default)."""
-    return [name for name, _ in Descriptors._descList]
+    return [name for name, _ in Descriptors.descList]
 
 
 def descriptor_record(kind: str | None) -> dict[str, Any]:
@@ -103,7 +103,7 @@ def missing_descriptors(names: Sequence[str]) -> list[str]:
 
 def _descriptor_functions(names: Sequence[str] | None) -> list[Callable[[Chem.Mol], float]]:
     """RDKit's function for each of ``names`` (all of its 2-D descriptors for ``None``)."""
-    available = dict(Descriptors._descList)
+    available = dict(Descriptors.descList)
     if names is None:
         return list(available.values())
     missing = missing_descriptors(names)

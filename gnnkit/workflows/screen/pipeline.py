@@ -18,7 +18,7 @@ import torch
 
 from gnnkit.data.molecules.inputs import PredictionInputs, prediction_inputs
 from gnnkit.train import Ensemble
-from gnnkit.workflows.molecules import add_prediction_columns
+from gnnkit.workflows.molecules.columns import add_prediction_columns
 
 #: Why a row has no prediction ("" when it has one).
 REASON = "reason"

@@ -12,11 +12,9 @@ import torch
 from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
 from gnnkit.train import Ensemble
-from gnnkit.workflows.molecules import (
-    TRAINING_SMILES,
-    load_molecule_ensemble,
-    prediction_column_names,
-)
+from gnnkit.workflows.molecules.columns import prediction_column_names
+from gnnkit.workflows.molecules.predict import load_molecule_ensemble
+from gnnkit.workflows.molecules.runs import TRAINING_SMILES
 from gnnkit.workflows.screen.pipeline import REASON
 from gnnkit.workflows.screen.ranking import NEAREST, SIMILARITY, RankRule, TopK
 

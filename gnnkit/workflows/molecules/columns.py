@@ -1,0 +1,71 @@
+"""Prediction columns written beside a molecule file's own columns."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+
+import numpy as np
+import pandas as pd
+
+from gnnkit.train import EnsemblePrediction
+from gnnkit.train.tasks import Task
+
+#: Column that predictions of a partial run (``allow_partial``) add: the models used.
+MODELS_USED = "models_used"
+
+
+def _prediction_slots(task: Task) -> list[tuple[str, tuple[slice | int, ...]]]:
+    """``(column, index into a [B, T] or [B, T, C] prediction)``: one per target, or per
+    target and class (multiclass)."""
+    slots: list[tuple[str, tuple[slice | int, ...]]] = []
+    for t, name in enumerate(task.names):
+        if task.kind == "multiclass":
+            slots += [(f"{name}_class{c}", (slice(None), t, c)) for c in range(task.n_classes)]
+        else:
+            slots.append((name, (slice(None), t)))
+    return slots
+
+
+def prediction_columns(task: Task, prediction: EnsemblePrediction) -> dict[str, np.ndarray]:
+    """Column name → values: one per target, or per target and class (multiclass), each
+    followed by its ``_std`` column when the prediction has a spread."""
+    columns: dict[str, np.ndarray] = {}
+    for column, index in _prediction_slots(task):
+        columns[column] = prediction.mean[index].numpy()
+        if prediction.std is not None:
+            columns[f"{column}_std"] = prediction.std[index].numpy()
+    return columns
+
+
+def prediction_column_names(task: Task, spread: bool, taken: Iterable[str] = ()) -> list[str]:
+    """The names of :func:`prediction_columns` (with ``_std`` columns when ``spread``) as
+    written beside input columns: a name in ``taken`` gets ``_pred`` appended."""
+    taken = set(taken)
+    names = [
+        name
+        for column, _ in _prediction_slots(task)
+        for name in (column, *([f"{column}_std"] if spread else []))
+    ]
+    return [output_name(name, taken) for name in names]
+
+
+def output_name(name: str, taken: Collection[str]) -> str:
+    """``name`` for an output column beside input columns ``taken``: with ``_pred`` appended
+    when an input column has it."""
+    return f"{name}_pred" if name in taken else name
+
+
+def add_prediction_columns(
+    frame: pd.DataFrame, task: Task, prediction: EnsemblePrediction, positions: np.ndarray
+) -> pd.DataFrame:
+    """A copy of ``frame`` (one row per input row) with the :func:`prediction_columns` of the
+    rows at ``positions`` (in order), NaN in the other rows; named by
+    :func:`prediction_column_names` with ``frame``'s columns taken."""
+    out = frame.copy()
+    columns = prediction_columns(task, prediction)
+    names = prediction_column_names(task, prediction.std is not None, frame.columns)
+    for name, values in zip(names, columns.values()):
+        filled = np.full(len(frame), np.nan)
+        filled[positions] = values
+        out[name] = filled
+    return out

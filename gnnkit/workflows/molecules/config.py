@@ -1,0 +1,150 @@
+"""Settings of a molecule training run: :class:`MoleculeTrainConfig` and the models ``mol train``
+builds."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from gnnkit.train import TrainConfig
+from gnnkit.train.config import setting_changes
+
+TASKS = {"regression": "regression", "classification": "binary", "multiclass": "multiclass"}
+MODEL_FIELDS = (
+    "hidden_channels",
+    "depth",
+    "dropout",
+    "aggregation",
+    "ffn_hidden_channels",
+    "ffn_layers",
+)
+#: Settings of :class:`MoleculeTrainConfig` that a resumed run may change: where the data
+#: files are (their SHA-256 is compared instead), featurization processes, and ``train``
+#: (compared by :meth:`~gnnkit.train.TrainConfig.resume_conflicts`).
+RESUMABLE_SETTINGS = frozenset({"data", "descriptor_file", "workers", "train"})
+
+
+@dataclass(frozen=True, slots=True)
+class MoleculeModel:
+    """What ``mol train`` knows of a model: the width and depth it gets when none is given,
+    whether it needs 3-D conformers, and whether it takes molecule descriptors."""
+
+    hidden_channels: int
+    depth: int
+    conformers: bool
+    descriptors: bool
+
+
+#: The models ``mol train`` builds, by registered name. D-MPNN: chemprop's defaults. EGNN
+#: (:class:`~gnnkit.models.egnn.MoleculeEGNN`): 128 wide and 4 deep, as its messages run over
+#: all atom pairs (cost ∝ n_atoms² · width²); on ETKDG conformers; no descriptors.
+MOLECULE_MODELS = {
+    "dmpnn": MoleculeModel(hidden_channels=300, depth=3, conformers=False, descriptors=True),
+    "egnn": MoleculeModel(hidden_channels=128, depth=4, conformers=True, descriptors=False),
+}
+
+
+@dataclass(slots=True)
+class MoleculeTrainConfig:
+    """Settings of :func:`train_molecules` (the ``gnnkit mol train`` options).
+
+    Data: ``data`` (a file, a dataset name such as ``esol``, or ``None`` for the embedded
+    ChEMBL set), ``smiles_column``, ``target_columns``, ``weight_column``, ``deduplicate``
+    (rows holding the same molecule: ``"keep"`` them all, with a warning, each molecule's rows
+    in one part of every split; ``"mean"`` merges them into one with the mean of their targets,
+    regression only; ``"first"`` keeps the first; ``"error"`` refuses the file).
+    Task and split: ``task`` (regression, classification, multiclass), ``split`` (random,
+    scaffold, stratified), ``sizes``, ``splits_file`` (chemprop's ``splits.json``), ``folds``
+    (k-fold cross-validation when ≥ 2; 1 or ``None``: one split by ``split``).
+    Model: ``model`` (``"dmpnn"``, the D-MPNN on 2-D graphs, or ``"egnn"``, an E(3)-invariant
+    EGNN on one ETKDG conformer per molecule, embedded with ``conformer_seed``; molecules that
+    cannot be embedded are reported in ``invalid_smiles.csv``), ``hidden_channels`` and
+    ``depth`` (``None``: the model's default, see :data:`MOLECULE_MODELS`), ``dropout``,
+    ``aggregation``, ``ffn_hidden_channels``, ``ffn_layers`` (chemprop's defaults),
+    ``descriptors`` (``rdkit2d`` or ``None``) or ``descriptor_file`` (numeric CSV, one row per
+    data row; D-MPNN only), ``atom_features`` (``v2``, ``rich``).
+    Training: ``train`` holds every :class:`~gnnkit.train.TrainConfig` setting (epochs 50,
+    batch 64, no early stopping, as chemprop); ``workers`` featurization processes;
+    ``ensemble`` models per split, trained with seeds ``seed, seed + 1, …`` on the same split
+    (see :mod:`gnnkit.workflows.ensemble`).
+    """
+
+    data: str | None = None
+    smiles_column: str | None = None
+    target_columns: list[str] | None = None
+    weight_column: str | None = None
+    deduplicate: str = "keep"
+    task: str = "regression"
+    split: str = "random"
+    sizes: tuple[float, float, float] = (0.8, 0.1, 0.1)
+    splits_file: str | None = None
+    folds: int | None = None
+    model: str = "dmpnn"
+    conformer_seed: int = 0
+    hidden_channels: int | None = None
+    depth: int | None = None
+    dropout: float = 0.0
+    aggregation: str = "norm"
+    ffn_hidden_channels: int = 300
+    ffn_layers: int = 1
+    descriptors: str | None = None
+    descriptor_file: str | None = None
+    atom_features: str = "v2"
+    workers: int = 1
+    ensemble: int = 1
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(patience=None))
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.ensemble < 1:
+            raise ValueError(f"ensemble must be at least 1, got {self.ensemble}")
+        if self.folds is not None and self.folds < 1:
+            raise ValueError(
+                f"folds must be at least 1 (1: one split, k >= 2: k-fold), got {self.folds}"
+            )
+        if self.folds is not None and self.folds >= 2:
+            if self.splits_file:
+                raise ValueError(
+                    "folds (--folds) and splits_file (--splits-file) both choose the splits; give "
+                    "one (a splits file may hold several splits, trained like folds)"
+                )
+            if self.split == "scaffold":
+                raise ValueError(
+                    "k-fold cross-validation (--folds) assigns molecules to folds at random (by "
+                    "class for classification), so it cannot follow split='scaffold' (--split "
+                    "scaffold); drop one"
+                )
+        if self.deduplicate == "mean" and self.task != "regression":
+            raise ValueError(
+                "deduplicate='mean' averages the targets of a molecule's rows, which suits a "
+                f"regression task, not {self.task}; use 'first' or 'error'"
+            )
+        if self.model not in MOLECULE_MODELS:
+            raise ValueError(
+                f"model must be one of {', '.join(MOLECULE_MODELS)}, got {self.model!r}"
+            )
+        spec = MOLECULE_MODELS[self.model]
+        if not spec.descriptors and (self.descriptors or self.descriptor_file):
+            raise ValueError(
+                f"model {self.model!r} takes no molecule descriptors; use model='dmpnn' or drop "
+                "descriptors / descriptor_file"
+            )
+        if self.hidden_channels is None:
+            self.hidden_channels = spec.hidden_channels
+        if self.depth is None:
+            self.depth = spec.depth
+        self.train.task = TASKS[self.task]
+        self.train.validate()  # before the data are featurized, not after
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "train"}
+        out["sizes"] = list(self.sizes)
+        out["train"] = asdict(self.train)
+        return out
+
+    def resume_conflicts(self, saved: dict[str, Any]) -> list[str]:
+        """Settings that differ from ``saved`` (a run's :meth:`to_dict`) and may not change on
+        resume (see :data:`RESUMABLE_SETTINGS`)."""
+        own = setting_changes(saved, self.to_dict(), RESUMABLE_SETTINGS)
+        return own + self.train.resume_conflicts(saved.get("train", {}))
