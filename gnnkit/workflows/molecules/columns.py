@@ -7,7 +7,7 @@ from collections.abc import Collection, Iterable
 import numpy as np
 import pandas as pd
 
-from gnnkit.train import EnsemblePrediction
+from gnnkit.train import Ensemble, EnsemblePrediction
 from gnnkit.train.tasks import Task
 
 #: Column that predictions of a partial run (``allow_partial``) add: the models used.
@@ -53,6 +53,13 @@ def output_name(name: str, taken: Collection[str]) -> str:
     """``name`` for an output column beside input columns ``taken``: with ``_pred`` appended
     when an input column has it."""
     return f"{name}_pred" if name in taken else name
+
+
+def add_models_used(frame: pd.DataFrame, ensemble: Ensemble) -> None:
+    """Adds the :data:`MODELS_USED` column (the ensemble's size) to ``frame`` in place when
+    ``ensemble`` is a partial run (``allow_partial``); otherwise leaves it as it is."""
+    if ensemble.missing:
+        frame[output_name(MODELS_USED, frame.columns)] = len(ensemble)
 
 
 def add_prediction_columns(

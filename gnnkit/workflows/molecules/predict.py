@@ -23,7 +23,7 @@ from gnnkit.data.molecules.table import read_molecule_table
 from gnnkit.models import model_spec
 from gnnkit.models.cascade import CASCADE_MODELS
 from gnnkit.train import CheckpointError, Ensemble, TrainedModel, load_ensemble
-from gnnkit.workflows.molecules.columns import MODELS_USED, add_prediction_columns, output_name
+from gnnkit.workflows.molecules.columns import add_models_used, add_prediction_columns
 from gnnkit.workflows.molecules.config import MOLECULE_MODELS
 
 
@@ -152,8 +152,7 @@ def predict_molecules(
     torch.manual_seed(seed)
     prediction = ensemble.predict(inputs.batches(batch_size), mc_samples=mc_dropout)
     frame = add_prediction_columns(table.frame, ensemble.task, prediction, inputs.positions)
-    if ensemble.missing:
-        frame[output_name(MODELS_USED, frame.columns)] = len(ensemble)
+    add_models_used(frame, ensemble)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)

@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from gnnkit.data.molecules.dataset import InvalidRow, write_invalid_rows
 from gnnkit.data.molecules.table import DataFileError
-from gnnkit.workflows.molecules.columns import MODELS_USED, output_name
+from gnnkit.workflows.molecules.columns import add_models_used
 from gnnkit.workflows.screen.local import local_blocks
 from gnnkit.workflows.screen.pipeline import ScreenedBlock
 from gnnkit.workflows.screen.plan import ScreenConfig, ScreenPlan
@@ -114,8 +114,7 @@ def screen_library(
         bar.close()
     seconds = time.perf_counter() - start
     hits = top.frame(plan.columns)
-    if plan.ensemble.missing:  # a partial run (allow_partial)
-        hits[output_name(MODELS_USED, hits.columns)] = len(plan.ensemble)
+    add_models_used(hits, plan.ensemble)
     hits.to_csv(out, index=False)
     result = ScreenResult(
         hits, screened, invalid, seconds, interrupted, out, invalid_file if invalid else None
