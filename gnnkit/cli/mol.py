@@ -1,4 +1,8 @@
-"""``gnnkit mol``: molecular property prediction (train, predict, fingerprint, screen)."""
+"""``gnnkit mol``: molecular property prediction (train, predict, fingerprint, screen).
+
+The options come from pure-Python modules (:mod:`gnnkit.choices`, the settings records); each
+command imports the workflow it runs when it runs, so ``--help`` needs no torch.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,16 @@ import json
 import sys
 from pathlib import Path
 
+from gnnkit.choices import DEDUPLICATE_MODES, FINGERPRINT_LAYERS, SPLIT_TYPES
 from gnnkit.cli.errors import set_handler
-from gnnkit.data.molecules.duplicates import DEDUPLICATE_MODES
-from gnnkit.data.splits import SPLIT_TYPES
-from gnnkit.train import add_config_arguments, config_from_arguments
-from gnnkit.train.config import non_negative_int, positive_int
-from gnnkit.train.ensemble import FINGERPRINT_LAYERS
-from gnnkit.workflows.molecules import (
-    MOLECULE_MODELS,
-    TASKS,
-    MoleculeTrainConfig,
-    fingerprint_molecules,
-    predict_molecules,
-    train_molecules,
+from gnnkit.train.config import (
+    add_config_arguments,
+    config_from_arguments,
+    non_negative_int,
+    positive_int,
 )
-from gnnkit.workflows.screen import ScreenConfig, screen_library
-from gnnkit.workflows.screen.plan import ENGINES
+from gnnkit.workflows.molecules.config import MOLECULE_MODELS, TASKS, MoleculeTrainConfig
+from gnnkit.workflows.screen.config import ENGINES, ScreenConfig
 
 #: Training settings that ``mol train`` derives from its own options.
 TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "id_key")
@@ -308,6 +306,8 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.molecules.train import train_molecules
+
     metrics = train_molecules(config_from_args(args), args.out)
     test = {k: v for k, v in metrics["test"].items() if k not in ("per_task",)}
     print(f"test metrics: {json.dumps(test)}")
@@ -316,6 +316,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.molecules.predict import predict_molecules
+
     frame = predict_molecules(
         args.model,
         args.data,
@@ -333,6 +335,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_fingerprint(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.molecules.predict import fingerprint_molecules
+
     frame = fingerprint_molecules(
         args.model,
         args.data,
@@ -351,6 +355,8 @@ def run_fingerprint(args: argparse.Namespace) -> int:
 
 
 def run_screen(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.screen.run import screen_library
+
     config = ScreenConfig(
         top_k=args.top,
         target=args.target,
