@@ -216,9 +216,10 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
             "model or ensemble and write the best --top molecules to --out: rank, row, smiles, "
             "the library's other columns, the predictions (with _std columns for an ensemble), "
             "and the Tanimoto similarity (Morgan, radius 2, 2048 bits) of each hit to its "
-            "nearest training molecule. --workers featurization processes run beside the one "
-            "that predicts (0: none); on a CPU, --predictors P > 1 runs P processes that each "
-            "featurize and predict whole chunks instead. Rows whose SMILES RDKit rejects are "
+            "nearest training molecule. On a CPU, by default, one process per core each "
+            "featurizes and predicts whole chunks (--predictors); with --predictors 1, or on a "
+            "GPU, --workers featurization processes run beside the one that predicts (0: "
+            "none). Rows whose SMILES RDKit rejects are "
             "counted and listed in <out stem>.invalid.csv. Ctrl-C writes the best molecules "
             "screened so far and exits with status 130; a library that cannot be read to its "
             "end (a truncated .gz, a line that is not UTF-8) writes them too, then exits with "
@@ -247,7 +248,9 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=defaults.predictors,
         metavar="P",
-        help="CPU processes that each featurize and predict whole chunks (replaces --workers)",
+        help="CPU processes that each featurize and predict whole chunks; P > 1 replaces "
+        "--workers (default: one per CPU core this process may use, at most torch's thread "
+        "count and the library's chunks; 1 on a GPU)",
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1, … (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -19,7 +19,10 @@ class ScreenConfig:
     it, else a column named like ``smiles``), ``chunk_size`` rows at a time. Work:
     ``workers`` featurization processes beside the one predicting (0: featurize in the
     predicting process), or ``predictors`` > 1 processes that each featurize and predict
-    whole chunks on the CPU (local engine; ``workers`` is then unused), ``batch_size``
+    whole chunks on the CPU (local engine; ``workers`` is then unused). ``predictors=None``
+    picks the fastest layout: one per CPU core on a CPU (no more than torch's threads nor the
+    library's chunks), 1 on a GPU (see
+    :func:`~gnnkit.workflows.screen.local.choose_predictors`). ``batch_size``
     molecules per forward pass (default by device,
     :data:`~gnnkit.workflows.screen.plan.BATCH_SIZES`), ``device`` (default ``cuda`` when
     available). ``engine``: ``"local"`` or ``"ray"`` (see
@@ -36,7 +39,7 @@ class ScreenConfig:
     smiles_column: str | None = None
     chunk_size: int = 2_000
     workers: int = 1
-    predictors: int = 1
+    predictors: int | None = None
     batch_size: int | None = None
     device: str | None = None
     engine: str = "local"
@@ -52,7 +55,7 @@ class ScreenConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.workers < 0:
             raise ValueError(f"workers must be 0 or more, got {self.workers}")
-        if self.predictors < 1:
+        if self.predictors is not None and self.predictors < 1:
             raise ValueError(f"predictors must be at least 1, got {self.predictors}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
