@@ -120,10 +120,10 @@ def train_models(chemprop: Path, workdir: Path) -> tuple[Path, Path]:
 
 
 #: How gnnkit's local engine uses the two cores: one predicting process beside one or two
-#: featurization workers, or two processes that each featurize and predict.
+#: featurization workers, or two processes that each featurize and predict (the default there).
 GNNKIT_SETTINGS = {
-    "--workers 1": ["--workers", "1"],
-    "--workers 2": ["--workers", "2"],
+    "--workers 1": ["--predictors", "1", "--workers", "1"],
+    "--workers 2": ["--predictors", "1", "--workers", "2"],
     "--predictors 2": ["--predictors", "2"],
 }
 

@@ -2,7 +2,8 @@
 
 Subcommands: ``train`` (a network, cross-validated), ``baseline`` (cascade statistics and a
 standard classifier on the same folds), ``predict``, ``generate`` (synthetic cascades in the
-Twitter15/16 format) and ``stats`` (per-class statistics, loader report, calibration).
+Twitter15/16 format) and ``stats`` (per-class statistics, loader report, calibration). The
+options come from :mod:`gnnkit.choices`; each command imports what it runs on when it runs.
 """
 
 from __future__ import annotations
@@ -10,37 +11,21 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
+from gnnkit.choices import (
+    CASCADE_MODELS,
+    CASCADE_SPLITS,
+    CLASSIFIERS,
+    FEATURE_SETS,
+    UPFD_ENCODERS,
+    UPFD_FEATURES,
+    parse_feature_set,
+)
 from gnnkit.cli.errors import set_handler
-from gnnkit.data.cascades import (
-    DataOptions,
-    calibrate,
-    class_summary,
-    generate,
-    load_cascades,
-    write_twitter,
-)
-from gnnkit.data.cascades.featurizer import FEATURE_SETS, parse_feature_set
-from gnnkit.data.cascades.statistics import format_summary
-from gnnkit.data.cascades.synthetic import params_table
-from gnnkit.data.cascades.upfd import UPFD_FEATURES
-from gnnkit.models.cascade import CASCADE_MODELS
-from gnnkit.models.cascade.upfd import ENCODERS
-from gnnkit.train import TrainConfig
-from gnnkit.train.trainer import CHECKPOINT_DIR
-from gnnkit.workflows.cascades.baseline import CLASSIFIERS
-from gnnkit.workflows.cascades.early import parse_hours
-from gnnkit.workflows.cascades.evaluation import GNNSettings
-from gnnkit.workflows.cascades.experiment import (
-    SPLITS,
-    CascadeExperiment,
-    run_baseline,
-    run_gnn,
-)
-from gnnkit.workflows.cascades.predict import load_cascade_models, predict_cascades
+
+if TYPE_CHECKING:
+    from gnnkit.workflows.cascades.experiment import CascadeExperiment
 
 DATA_HELP = (
     "twitter:DIR (Twitter15/16 folder, with source_tweets.txt for text), upfd:DIR (UPFD raw "
@@ -109,7 +94,7 @@ def _add_protocol_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--split",
-        choices=SPLITS,
+        choices=CASCADE_SPLITS,
         default="stratified",
         help="stratified k-fold, or claim: source posts with TF-IDF cosine >= "
         "--claim-threshold form one claim, kept on one side of every cut (needs texts)",
@@ -176,7 +161,9 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         action="store_true",
         help="batch-normalise the node features before the network (none of the papers does)",
     )
-    parser.add_argument("--encoder", choices=sorted(ENCODERS), default="sage", help="upfd only")
+    parser.add_argument(
+        "--encoder", choices=sorted(UPFD_ENCODERS), default="sage", help="upfd only"
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -268,6 +255,8 @@ def _add_stats(commands: argparse._SubParsersAction) -> None:
 def _load(args: argparse.Namespace, require_labels: bool = True) -> Any:
     """The ``--data`` cascades, with their loader report printed; ``require_labels=False``
     also reads unlabelled cascades (see :class:`~gnnkit.data.cascades.DataOptions`)."""
+    from gnnkit.data.cascades import DataOptions, load_cascades
+
     options = DataOptions(
         upfd_feature=args.upfd_feature,
         synthetic_n=args.synthetic_n,
@@ -282,6 +271,9 @@ def _load(args: argparse.Namespace, require_labels: bool = True) -> Any:
 
 
 def _experiment(args: argparse.Namespace) -> CascadeExperiment:
+    from gnnkit.workflows.cascades.early import parse_hours
+    from gnnkit.workflows.cascades.experiment import CascadeExperiment
+
     return CascadeExperiment(
         data=_load(args),
         spec=args.data,
@@ -317,6 +309,8 @@ def _print_metrics(metrics: dict[str, Any], out: str) -> None:
 def check_fresh_output(out: str) -> None:
     """Refuse an ``--out`` folder where a ``cascade train`` run has left fold checkpoints:
     training cannot resume those folds, and a new run must not mix with them."""
+    from gnnkit.train.trainer import CHECKPOINT_DIR
+
     folder = Path(out)
     for pattern in (f"fold*/{CHECKPOINT_DIR}", f"early/hours_*/fold*/{CHECKPOINT_DIR}"):
         for checkpoints in sorted(folder.glob(pattern)):
@@ -328,6 +322,12 @@ def check_fresh_output(out: str) -> None:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    import torch
+
+    from gnnkit.train import TrainConfig
+    from gnnkit.workflows.cascades.evaluation import GNNSettings
+    from gnnkit.workflows.cascades.experiment import run_gnn
+
     check_fresh_output(args.out)
     torch.set_num_threads(args.threads)
     given = {"hidden_channels": args.hidden, "dropout": args.dropout}
@@ -353,12 +353,16 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_baseline_command(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.cascades.experiment import run_baseline
+
     metrics = run_baseline(_experiment(args), args.classifier, args.out)
     _print_metrics(metrics, args.out)
     return 0
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.cascades.predict import load_cascade_models, predict_cascades
+
     models = load_cascade_models(args.model, args.features)
     frame = predict_cascades(models, _load(args, require_labels=False), args.observe_hours)
     frame.to_csv(args.out, index=False)
@@ -372,6 +376,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_generate(args: argparse.Namespace) -> int:
+    from gnnkit.data.cascades import generate, write_twitter
+
     data = generate(args.n, seed=args.seed, size_scale=args.size_scale, max_nodes=args.max_nodes)
     write_twitter(data, args.out)
     print(
@@ -382,6 +388,10 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_stats(args: argparse.Namespace) -> int:
+    from gnnkit.data.cascades import calibrate, class_summary
+    from gnnkit.data.cascades.statistics import format_summary
+    from gnnkit.data.cascades.synthetic import params_table
+
     data = _load(args)
     print(format_summary(class_summary(data.cascades, data.classes)))
     if data.timed:

@@ -1,14 +1,15 @@
-"""``gnnkit certify``: certify every registered component on random graphs."""
+"""``gnnkit certify``: certify every registered component on random graphs (the components,
+and torch, are imported when the command runs)."""
 
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from gnnkit.cli.errors import UsageError, set_handler
-from gnnkit.ops import describe_backend
-from gnnkit.symmetry.catalogue import PROBES, certify_all, certify_entry
-from gnnkit.symmetry.certificate import Certificate
-from gnnkit.symmetry.pyg_zoo import certify_pyg
+
+if TYPE_CHECKING:
+    from gnnkit.symmetry.certificate import Certificate
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -82,6 +83,8 @@ def format_table(certificates: list[Certificate]) -> str:
 
 def run_pyg(args: argparse.Namespace) -> int:
     """Certify PyG's zoo, print the table and the skipped classes; 0 once it ran."""
+    from gnnkit.symmetry.pyg_zoo import certify_pyg
+
     report = certify_pyg(args.only, trials=args.trials, seed=args.seed)
     print(format_table(report.certificates))
     failed = [c for c in report.certificates if not c.passed]
@@ -99,6 +102,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--only needs --pyg")
     if args.pyg:
         return run_pyg(args)
+    from gnnkit.ops import describe_backend
+    from gnnkit.symmetry.catalogue import PROBES, certify_all, certify_entry
+
     certificates = certify_all(trials=args.trials, seed=args.seed)
     print(format_table(certificates))
     failed = [c for c in certificates if not c.passed]

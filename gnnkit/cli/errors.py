@@ -13,8 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from gnnkit.data.cascades.upfd import DownloadError
-from gnnkit.train import CheckpointError
+from gnnkit.errors import CheckpointError, DownloadError
 
 Handler = Callable[[argparse.Namespace], int]
 

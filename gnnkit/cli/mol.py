@@ -1,4 +1,8 @@
-"""``gnnkit mol``: molecular property prediction (train, predict, fingerprint, screen)."""
+"""``gnnkit mol``: molecular property prediction (train, predict, fingerprint, screen).
+
+The options come from pure-Python modules (:mod:`gnnkit.choices`, the settings records); each
+command imports the workflow it runs when it runs, so ``--help`` needs no torch.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +11,16 @@ import json
 import sys
 from pathlib import Path
 
+from gnnkit.choices import DEDUPLICATE_MODES, FINGERPRINT_LAYERS, SPLIT_TYPES
 from gnnkit.cli.errors import set_handler
-from gnnkit.data.molecules.duplicates import DEDUPLICATE_MODES
-from gnnkit.data.splits import SPLIT_TYPES
-from gnnkit.train import add_config_arguments, config_from_arguments
-from gnnkit.train.config import non_negative_int, positive_int
-from gnnkit.train.ensemble import FINGERPRINT_LAYERS
-from gnnkit.workflows.molecules import (
-    MOLECULE_MODELS,
-    TASKS,
-    MoleculeTrainConfig,
-    fingerprint_molecules,
-    predict_molecules,
-    train_molecules,
+from gnnkit.train.config import (
+    add_config_arguments,
+    config_from_arguments,
+    non_negative_int,
+    positive_int,
 )
-from gnnkit.workflows.screen import ScreenConfig, screen_library
-from gnnkit.workflows.screen.plan import ENGINES
+from gnnkit.workflows.molecules.config import MOLECULE_MODELS, TASKS, MoleculeTrainConfig
+from gnnkit.workflows.screen.config import ENGINES, ScreenConfig
 
 #: Training settings that ``mol train`` derives from its own options.
 TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "id_key")
@@ -218,9 +216,10 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
             "model or ensemble and write the best --top molecules to --out: rank, row, smiles, "
             "the library's other columns, the predictions (with _std columns for an ensemble), "
             "and the Tanimoto similarity (Morgan, radius 2, 2048 bits) of each hit to its "
-            "nearest training molecule. --workers featurization processes run beside the one "
-            "that predicts (0: none); on a CPU, --predictors P > 1 runs P processes that each "
-            "featurize and predict whole chunks instead. Rows whose SMILES RDKit rejects are "
+            "nearest training molecule. On a CPU, by default, one process per core each "
+            "featurizes and predicts whole chunks (--predictors); with --predictors 1, or on a "
+            "GPU, --workers featurization processes run beside the one that predicts (0: "
+            "none). Rows whose SMILES RDKit rejects are "
             "counted and listed in <out stem>.invalid.csv. Ctrl-C writes the best molecules "
             "screened so far and exits with status 130; a library that cannot be read to its "
             "end (a truncated .gz, a line that is not UTF-8) writes them too, then exits with "
@@ -249,7 +248,9 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
         type=positive_int,
         default=defaults.predictors,
         metavar="P",
-        help="CPU processes that each featurize and predict whole chunks (replaces --workers)",
+        help="CPU processes that each featurize and predict whole chunks; P > 1 replaces "
+        "--workers (default: one per CPU core this process may use, at most torch's thread "
+        "count and the library's chunks; 1 on a GPU)",
     )
     parser.add_argument("--device", help="cpu, cuda, cuda:1, … (default: cuda if available)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -308,6 +309,8 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
 
 
 def run_train(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.molecules.train import train_molecules
+
     metrics = train_molecules(config_from_args(args), args.out)
     test = {k: v for k, v in metrics["test"].items() if k not in ("per_task",)}
     print(f"test metrics: {json.dumps(test)}")
@@ -316,6 +319,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.molecules.predict import predict_molecules
+
     frame = predict_molecules(
         args.model,
         args.data,
@@ -333,6 +338,8 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_fingerprint(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.molecules.predict import fingerprint_molecules
+
     frame = fingerprint_molecules(
         args.model,
         args.data,
@@ -351,6 +358,8 @@ def run_fingerprint(args: argparse.Namespace) -> int:
 
 
 def run_screen(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.screen.run import screen_library
+
     config = ScreenConfig(
         top_k=args.top,
         target=args.target,

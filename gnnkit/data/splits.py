@@ -19,8 +19,6 @@ import numpy as np
 from rdkit import Chem, rdBase
 from rdkit.Chem.Scaffolds import MurckoScaffold
 
-SPLIT_TYPES = ("random", "scaffold", "stratified")
-
 
 @dataclass(slots=True)
 class Split:

@@ -6,32 +6,19 @@ of a run (ensemble members, cross-validation folds) into one :class:`Ensemble` p
 mean and spread.
 """
 
-from gnnkit.train.checkpoint import CheckpointError, load_model, save_checkpoint
-from gnnkit.train.config import TrainConfig, add_config_arguments, config_from_arguments
-from gnnkit.train.ensemble import Ensemble, EnsemblePrediction, find_model_files, load_ensemble
-from gnnkit.train.metrics import compute_metrics, metric_names
-from gnnkit.train.predict import TrainedModel
-from gnnkit.train.scaling import TargetScaler
-from gnnkit.train.tasks import Task, TaskKind
-from gnnkit.train.trainer import TrainResult, fit
+from gnnkit.lazy import lazy_exports
 
-__all__ = [
-    "CheckpointError",
-    "Ensemble",
-    "EnsemblePrediction",
-    "TargetScaler",
-    "Task",
-    "TaskKind",
-    "TrainConfig",
-    "TrainResult",
-    "TrainedModel",
-    "add_config_arguments",
-    "compute_metrics",
-    "config_from_arguments",
-    "find_model_files",
-    "fit",
-    "load_ensemble",
-    "load_model",
-    "metric_names",
-    "save_checkpoint",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    globals(),
+    {
+        ".checkpoint": ("load_model", "save_checkpoint"),
+        ".config": ("TrainConfig", "add_config_arguments", "config_from_arguments"),
+        ".ensemble": ("Ensemble", "EnsemblePrediction", "find_model_files", "load_ensemble"),
+        ".metrics": ("compute_metrics", "metric_names"),
+        ".predict": ("TrainedModel",),
+        ".scaling": ("TargetScaler",),
+        ".tasks": ("Task", "TaskKind"),
+        ".trainer": ("TrainResult", "fit"),
+        "gnnkit.errors": ("CheckpointError",),
+    },
+)

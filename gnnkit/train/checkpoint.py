@@ -31,6 +31,7 @@ import torch
 from torch import Tensor, nn
 
 import gnnkit
+from gnnkit.errors import CheckpointError
 from gnnkit.models import build_model, model_spec
 from gnnkit.models.registry import checkpoint_hparams, is_plain_data
 from gnnkit.train.predict import TrainedModel
@@ -51,10 +52,6 @@ FIELDS: dict[str, type | tuple[type, ...]] = {
     "state_dict": dict,
     "sha256": str,
 }
-
-
-class CheckpointError(RuntimeError):
-    """A checkpoint file that cannot be trusted or understood."""
 
 
 def _digest(payload: dict[str, Any]) -> str:

@@ -1,4 +1,7 @@
-"""Every setting of a training run, as one plain record."""
+"""Every setting of a training run, as one plain record, and its command-line options.
+
+Pure Python: the command line builds its options from here without importing torch (the
+metrics that :meth:`TrainConfig.validate` checks names against are imported when it runs)."""
 
 from __future__ import annotations
 
@@ -8,8 +11,7 @@ from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from gnnkit.train.metrics import metric_mode, metric_names
-from gnnkit.train.tasks import TASK_KINDS, TaskKind
+from gnnkit.choices import TASK_KINDS, TaskKind
 
 PROGRESS_MODES: tuple[str, ...] = ("auto", "bar", "lines", "none")
 DEFAULT_MONITOR = {"regression": "rmse", "binary": "roc_auc", "multiclass": "accuracy"}
@@ -85,6 +87,8 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` on an inconsistent setting, naming the valid choices."""
+        from gnnkit.train.metrics import metric_names
+
         if self.task not in TASK_KINDS:
             raise ValueError(f"unknown task {self.task!r}; expected one of {', '.join(TASK_KINDS)}")
         for name, minimum in INT_MINIMUMS.items():
@@ -124,6 +128,8 @@ class TrainConfig:
 
     @property
     def monitor_mode(self) -> Literal["min", "max"]:
+        from gnnkit.train.metrics import metric_mode
+
         return self.mode or metric_mode(self.monitor_name)
 
     def to_dict(self) -> dict[str, Any]:

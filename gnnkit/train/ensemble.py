@@ -34,6 +34,7 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
 
+from gnnkit.choices import FINGERPRINT_LAYERS
 from gnnkit.models.dmpnn import penultimate_encoding
 from gnnkit.train.checkpoint import load_model
 from gnnkit.train.data import eval_loader
@@ -42,7 +43,6 @@ from gnnkit.train.tasks import Task
 
 MODEL_FILE = "model.pt"
 RUN_FILE = "run.json"
-FINGERPRINT_LAYERS = ("aggregate", "penultimate")
 
 
 def _natural_key(path: Path) -> list[Any]:

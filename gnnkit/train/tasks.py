@@ -18,14 +18,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-TaskKind = Literal["regression", "binary", "multiclass"]
-TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
+from gnnkit.choices import TASK_KINDS, TaskKind
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from gnnkit.choices import parse_feature_set
 from gnnkit.data.cascades import Cascade, CascadeSet, generate
 from gnnkit.data.cascades.content import (
     TextEncoder,
@@ -15,7 +16,7 @@ from gnnkit.data.cascades.content import (
     claim_groups,
     out_of_fold_user_features,
 )
-from gnnkit.data.cascades.featurizer import CascadeFeaturizer, parse_feature_set
+from gnnkit.data.cascades.featurizer import CascadeFeaturizer
 from gnnkit.data.cascades.folds import group_cross_validation_splits, group_folds
 
 CLASSES = ("non-rumor", "false", "true", "unverified")

@@ -24,7 +24,7 @@ from gnnkit.data.molecules import DataFileError
 from gnnkit.models import build_model
 from gnnkit.train import Task, TrainConfig, TrainedModel, save_checkpoint
 from gnnkit.workflows.molecules import predict_molecules
-from gnnkit.workflows.screen import ScreenConfig, invalid_rows_file, screen_library
+from gnnkit.workflows.screen import ScreenConfig, invalid_rows_file, local, screen_library
 
 NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
 #: (position in the library, SMILES, RDKit's reason) of the invalid rows planted in it.
@@ -303,13 +303,94 @@ def test_predictor_processes_give_the_same_files(run, library, tmp_path):
     """Two processes that each featurize and predict whole chunks write exactly what one
     predicting process with a featurization worker writes (an ensemble, with the filter)."""
     settings = {"top_k": 10, "max_train_similarity": 0.6, "chunk_size": 40, "progress": False}
-    one = screen_library(run, library["smi"], tmp_path / "one.csv", ScreenConfig(**settings))
+    one = screen_library(
+        run, library["smi"], tmp_path / "one.csv", ScreenConfig(predictors=1, **settings)
+    )
     two = screen_library(
         run, library["smi"], tmp_path / "two.csv", ScreenConfig(predictors=2, **settings)
     )
     assert two.screened == one.screened == 230
     assert (tmp_path / "two.csv").read_text() == (tmp_path / "one.csv").read_text()
     assert (tmp_path / "two.invalid.csv").read_text() == (tmp_path / "one.invalid.csv").read_text()
+
+
+@pytest.mark.parametrize(
+    ("device", "cpus", "threads", "expected"),
+    [
+        ("cpu", 4, 4, 4),  # one predictor per core
+        ("cpu", 2, 8, 2),  # no more than the cores this process may use
+        ("cpu", 8, 3, 3),  # nor than torch's threads (OMP_NUM_THREADS)
+        ("cpu", 1, 1, 1),
+        ("cuda", 16, 16, 1),  # one process feeds a GPU
+        ("cuda:1", 16, 16, 1),
+    ],
+)
+def test_default_predictors_fill_the_cpu_and_feed_a_gpu_from_one(device, cpus, threads, expected):
+    assert local.default_predictors(device, cpus, threads) == expected
+
+
+def chunks_of(n: int) -> list[pd.DataFrame]:
+    return [pd.DataFrame({"smiles": ["C"], "chunk": [i]}) for i in range(n)]
+
+
+def chunk_ids(chunks) -> list[int]:
+    return [int(chunk["chunk"].iloc[0]) for chunk in chunks]
+
+
+@pytest.mark.parametrize(("chunks", "expected"), [(20, 6), (6, 6), (3, 3), (1, 1), (0, 1)])
+def test_automatic_predictors_are_no_more_than_the_chunks(monkeypatch, chunks, expected):
+    monkeypatch.setattr(local, "usable_cpus", lambda: 6)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 6)
+    predictors, stream = local.choose_predictors(None, "cpu", chunks_of(chunks))
+    assert predictors == expected
+    assert chunk_ids(stream) == list(range(chunks))
+
+
+def test_given_predictors_are_kept(monkeypatch):
+    monkeypatch.setattr(local, "usable_cpus", lambda: 6)
+    for requested in (1, 3, 12):
+        predictors, stream = local.choose_predictors(requested, "cpu", chunks_of(2))
+        assert predictors == requested and chunk_ids(stream) == [0, 1]
+    assert local.choose_predictors(None, "cuda", chunks_of(5))[0] == 1
+
+
+def test_counting_chunks_keeps_those_before_an_unreadable_line(monkeypatch):
+    monkeypatch.setattr(local, "usable_cpus", lambda: 4)
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
+
+    def library():
+        yield from chunks_of(2)
+        raise DataFileError("library.smi.gz: truncated after line 2")
+
+    predictors, stream = local.choose_predictors(None, "cpu", library())
+    assert predictors == 2
+    read = []
+    with pytest.raises(DataFileError, match="truncated"):
+        read.extend(stream)
+    assert chunk_ids(read) == [0, 1]
+
+
+def test_the_automatic_layout_screens_like_one_predictor(run, library, tmp_path, monkeypatch):
+    """With two cores and no --predictors, two predictor processes screen the library and
+    write what one predicting process writes."""
+    monkeypatch.setattr(local, "usable_cpus", lambda: 2)
+    torch.set_num_threads(2)  # the autouse fixture restores the tests' single thread
+    chosen = []
+    choose = local.choose_predictors
+
+    def spy(*args):
+        predictors, chunks = choose(*args)
+        chosen.append(predictors)
+        return predictors, chunks
+
+    monkeypatch.setattr(local, "choose_predictors", spy)
+    settings = {"top_k": 10, "chunk_size": 40, "progress": False, "device": "cpu"}
+    one = screen_library(
+        run, library["csv"], tmp_path / "one.csv", ScreenConfig(predictors=1, **settings)
+    )
+    auto = screen_library(run, library["csv"], tmp_path / "auto.csv", ScreenConfig(**settings))
+    assert chosen == [1, 2] and auto.screened == one.screened
+    assert (tmp_path / "auto.csv").read_text() == (tmp_path / "one.csv").read_text()
 
 
 def test_bad_settings_are_clear_errors(single, tmp_path, library):

@@ -2,15 +2,12 @@
 synthetic generator, structural, user and text features, statistics, and leak-free (and
 claim-disjoint) evaluation splits."""
 
+from gnnkit.choices import FEATURE_SETS, parse_feature_set
 from gnnkit.data.cascades.cascade import Cascade, CascadeError, observe
 from gnnkit.data.cascades.content import TextEncoder, UserTable, claim_groups
 from gnnkit.data.cascades.dataset import CascadeSet, to_data
 from gnnkit.data.cascades.features import feature_names, node_features
-from gnnkit.data.cascades.featurizer import (
-    FEATURE_SETS,
-    CascadeFeaturizer,
-    parse_feature_set,
-)
+from gnnkit.data.cascades.featurizer import CascadeFeaturizer
 from gnnkit.data.cascades.folds import (
     FoldSplit,
     cross_validation_splits,
@@ -41,7 +38,8 @@ from gnnkit.data.cascades.twitter import (
     load_twitter,
     write_twitter,
 )
-from gnnkit.data.cascades.upfd import UPFD_CLASSES, DownloadError, download_upfd, load_upfd
+from gnnkit.data.cascades.upfd import UPFD_CLASSES, download_upfd, load_upfd
+from gnnkit.errors import DownloadError
 
 __all__ = [
     "FEATURE_SETS",

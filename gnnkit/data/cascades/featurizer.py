@@ -46,22 +46,7 @@ from gnnkit.data.cascades.content import (
 from gnnkit.data.cascades.dataset import CascadeSet, structure_features, to_data
 from gnnkit.data.cascades.folds import feasible_folds, group_folds
 
-FEATURE_GROUPS: tuple[str, ...] = ("structure", "users", "text")
-FEATURE_SETS: tuple[str, ...] = ("structure", "users", "text", "all")
 CONSTANT_FEATURE = "constant"
-
-
-def parse_feature_set(spec: str) -> tuple[str, ...]:
-    """The groups of a feature set (``structure``, ``users+text``, ``all``, …), in
-    :data:`FEATURE_GROUPS` order."""
-    parts = FEATURE_GROUPS if spec == "all" else tuple(spec.split("+"))
-    unknown = [p for p in parts if p not in FEATURE_GROUPS]
-    if unknown or not parts or len(set(parts)) != len(parts):
-        raise ValueError(
-            f"unknown feature set {spec!r}; use all or one or more of "
-            f"{', '.join(FEATURE_GROUPS)} joined by '+' (e.g. users+text)"
-        )
-    return tuple(g for g in FEATURE_GROUPS if g in parts)
 
 
 def check_feature_set(data: CascadeSet, groups: Sequence[str]) -> None:

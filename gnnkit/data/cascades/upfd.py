@@ -31,14 +31,15 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from gnnkit.choices import UPFD_FEATURES
 from gnnkit.data.cascades.cascade import Cascade
 from gnnkit.data.cascades.dataset import CascadeSet
 from gnnkit.data.cascades.report import LoadReport
 from gnnkit.data.cascades.tree import build_tree
 from gnnkit.data.cascades.twitter import CascadeFormatError
+from gnnkit.errors import DownloadError
 
 UPFD_CLASSES: tuple[str, ...] = ("real", "fake")
-UPFD_FEATURES: tuple[str, ...] = ("profile", "spacy", "bert", "content")
 #: Google Drive ids of the public raw files, as in ``torch_geometric.datasets.UPFD``.
 UPFD_FILE_IDS: dict[str, str] = {
     "politifact": "1toou2GO0agoY_OS54LaCWEECQfe93nuq",
@@ -53,10 +54,6 @@ REQUIRED_FILES: tuple[str, ...] = (
     "val_idx.npy",
     "test_idx.npy",
 )
-
-
-class DownloadError(RuntimeError):
-    """A download that failed; the message names the URL and the offline alternative."""
 
 
 def raw_folder(directory: str | os.PathLike) -> Path:

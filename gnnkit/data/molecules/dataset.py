@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch_geometric.data import InMemoryDataset
 
+from gnnkit.choices import DEDUPLICATE_MODES
 from gnnkit.data.cache import cache_root
 from gnnkit.data.molecules.descriptors import (
     DESCRIPTOR_SETS,
@@ -22,7 +23,6 @@ from gnnkit.data.molecules.descriptors import (
     read_descriptor_file,
 )
 from gnnkit.data.molecules.duplicates import (
-    DEDUPLICATE_MODES,
     Duplicates,
     canonical_smiles,
     find_duplicates,
@@ -108,7 +108,7 @@ class MoleculeCSVDataset(InMemoryDataset):
         workers: featurization processes.
         verbose: report skipped rows (and duplicate molecules) on stderr.
         deduplicate: ``None`` (do not look for duplicate molecules) or one of
-            :data:`~gnnkit.data.molecules.duplicates.DEDUPLICATE_MODES`.
+            :data:`~gnnkit.choices.DEDUPLICATE_MODES`.
 
     Attributes:
         molecule_keys: with ``deduplicate``, the canonical SMILES of every graph (in dataset

@@ -21,7 +21,6 @@ from rdkit import Chem, rdBase
 
 from gnnkit.data.molecules.featurizer import parse_smiles
 
-DEDUPLICATE_MODES = ("keep", "mean", "first", "error")
 #: Molecules named in a report.
 EXAMPLES = 3
 

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gnnkit.choices import UPFD_ENCODERS
 from gnnkit.models.cascade.common import (
     graph_index,
     input_batch_norm,
@@ -23,7 +24,9 @@ from gnnkit.nn import GATConv, GCNConv, Readout, SAGEConv
 from gnnkit.nn.graph_call import num_graphs_of
 from gnnkit.ops.scatter import Reduce
 
-ENCODERS: dict[str, type[nn.Module]] = {"gcn": GCNConv, "gat": GATConv, "sage": SAGEConv}
+ENCODERS: dict[str, type[nn.Module]] = dict(
+    zip(UPFD_ENCODERS, (GCNConv, GATConv, SAGEConv), strict=True)
+)
 
 
 @register_model("upfd")

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
+from gnnkit.choices import CLASSIFIERS
 from gnnkit.data.cascades.cascade import Cascade, observe
 from gnnkit.data.cascades.content import TfidfModel
 from gnnkit.data.cascades.dataset import CascadeSet
@@ -38,7 +39,6 @@ from gnnkit.data.cascades.folds import FoldSplit
 from gnnkit.data.cascades.statistics import statistics_matrix
 from gnnkit.workflows.cascades.scores import classification_scores, summarize
 
-CLASSIFIERS: tuple[str, ...] = ("forest", "logistic")
 LOGISTIC_C: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0)
 Matrix = np.ndarray | sparse.csr_matrix
 #: ``split -> (train, val, test)`` feature matrices of one round.

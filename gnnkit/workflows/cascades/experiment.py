@@ -37,13 +37,13 @@ from typing import Any
 
 import numpy as np
 
+from gnnkit.choices import CASCADE_SPLITS, parse_feature_set
 from gnnkit.data.cascades.content import claim_groups
 from gnnkit.data.cascades.dataset import CascadeSet
 from gnnkit.data.cascades.featurizer import (
     CascadeFeaturizer,
     TrainingFeatures,
     check_feature_set,
-    parse_feature_set,
 )
 from gnnkit.data.cascades.folds import (
     FoldSplit,
@@ -64,7 +64,6 @@ from gnnkit.workflows.cascades.evaluation import (
 
 METRICS_FILE = "metrics.json"
 EARLY_DETECTION_PLOT = "early_detection.png"
-SPLITS: tuple[str, ...] = ("stratified", "claim")
 #: ``(window, folder) -> {"test", "val", "per_fold"}``
 Evaluate = Callable[[float | None, Path], dict[str, Any]]
 
@@ -81,7 +80,7 @@ class CascadeExperiment:
         seed: seeds the splits (and, in the runners, models and classifiers).
         val_fraction: share of the training folds carved out for validation.
         observe_hours: early-detection windows (``None``: the whole cascade); empty for none.
-        features: the feature set (:func:`~gnnkit.data.cascades.featurizer.parse_feature_set`).
+        features: the feature set (:func:`~gnnkit.choices.parse_feature_set`).
         split: ``stratified`` or ``claim`` (see the module docstring).
         claim_threshold: TF-IDF cosine similarity that joins two posts into one claim.
         text_dims: SVD dimensions of the text features.
@@ -112,8 +111,10 @@ class CascadeExperiment:
                 "observed up to a time; drop --observe-hours (or keep only 'all')"
             )
         check_feature_set(self.data, self.groups)
-        if self.split not in SPLITS:
-            raise ValueError(f"unknown split {self.split!r}; choose from {', '.join(SPLITS)}")
+        if self.split not in CASCADE_SPLITS:
+            raise ValueError(
+                f"unknown split {self.split!r}; choose from {', '.join(CASCADE_SPLITS)}"
+            )
         if self.split == "claim":
             if not self.data.has_text:
                 raise ValueError(

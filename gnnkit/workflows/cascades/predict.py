@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gnnkit.choices import parse_feature_set
 from gnnkit.data.cascades.dataset import CascadeSet
 from gnnkit.data.cascades.featurizer import (
     CascadeFeaturizer,
     check_feature_set,
-    parse_feature_set,
 )
 from gnnkit.train import TrainedModel, find_model_files, load_model
 

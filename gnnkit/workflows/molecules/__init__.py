@@ -18,74 +18,54 @@ One module per job: :mod:`~gnnkit.workflows.molecules.config` (the settings),
 :mod:`~gnnkit.workflows.molecules.predict` (predictions and fingerprints).
 """
 
-from gnnkit.workflows.molecules.columns import (
-    MODELS_USED,
-    add_prediction_columns,
-    output_name,
-    prediction_column_names,
-    prediction_columns,
-)
-from gnnkit.workflows.molecules.config import (
-    MODEL_FIELDS,
-    MOLECULE_MODELS,
-    RESUMABLE_SETTINGS,
-    TASKS,
-    MoleculeModel,
-    MoleculeTrainConfig,
-)
-from gnnkit.workflows.molecules.data import load_dataset, make_splits, rows_split, split_parts
-from gnnkit.workflows.molecules.predict import (
-    check_molecule_model,
-    featurize_for_prediction,
-    fingerprint_molecules,
-    load_molecule_ensemble,
-    predict_molecules,
-)
-from gnnkit.workflows.molecules.runs import (
-    RUN_LAYOUTS,
-    TRAINING_SMILES,
-    check_run_folder,
-    member_folders,
-    model_folders,
-    run_record,
-    split_folder,
-    start_run,
-    write_training_smiles,
-)
-from gnnkit.workflows.molecules.scoring import score_ensemble, summarise_folds
-from gnnkit.workflows.molecules.train import train_molecules
+from gnnkit.lazy import lazy_exports
 
-__all__ = [
-    "MODELS_USED",
-    "MODEL_FIELDS",
-    "MOLECULE_MODELS",
-    "RESUMABLE_SETTINGS",
-    "RUN_LAYOUTS",
-    "TASKS",
-    "TRAINING_SMILES",
-    "MoleculeModel",
-    "MoleculeTrainConfig",
-    "add_prediction_columns",
-    "check_molecule_model",
-    "check_run_folder",
-    "featurize_for_prediction",
-    "fingerprint_molecules",
-    "load_dataset",
-    "load_molecule_ensemble",
-    "make_splits",
-    "member_folders",
-    "model_folders",
-    "output_name",
-    "predict_molecules",
-    "prediction_column_names",
-    "prediction_columns",
-    "rows_split",
-    "run_record",
-    "score_ensemble",
-    "split_folder",
-    "split_parts",
-    "start_run",
-    "summarise_folds",
-    "train_molecules",
-    "write_training_smiles",
-]
+__getattr__, __dir__, __all__ = lazy_exports(
+    globals(),
+    {
+        ".columns": (
+            "MODELS_USED",
+            "add_prediction_columns",
+            "output_name",
+            "prediction_column_names",
+            "prediction_columns",
+        ),
+        ".config": (
+            "MODEL_FIELDS",
+            "MOLECULE_MODELS",
+            "RESUMABLE_SETTINGS",
+            "TASKS",
+            "MoleculeModel",
+            "MoleculeTrainConfig",
+        ),
+        ".data": (
+            "load_dataset",
+            "make_splits",
+            "rows_split",
+            "split_parts",
+        ),
+        ".predict": (
+            "check_molecule_model",
+            "featurize_for_prediction",
+            "fingerprint_molecules",
+            "load_molecule_ensemble",
+            "predict_molecules",
+        ),
+        ".runs": (
+            "RUN_LAYOUTS",
+            "TRAINING_SMILES",
+            "check_run_folder",
+            "member_folders",
+            "model_folders",
+            "run_record",
+            "split_folder",
+            "start_run",
+            "write_training_smiles",
+        ),
+        ".scoring": (
+            "score_ensemble",
+            "summarise_folds",
+        ),
+        ".train": ("train_molecules",),
+    },
+)

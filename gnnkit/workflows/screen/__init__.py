@@ -19,7 +19,12 @@ Usage::
     print(result.hits.head())
 """
 
-from gnnkit.workflows.screen.plan import ScreenConfig
-from gnnkit.workflows.screen.run import ScreenResult, invalid_rows_file, screen_library
+from gnnkit.lazy import lazy_exports
 
-__all__ = ["ScreenConfig", "ScreenResult", "invalid_rows_file", "screen_library"]
+__getattr__, __dir__, __all__ = lazy_exports(
+    globals(),
+    {
+        ".config": ("ScreenConfig",),
+        ".run": ("ScreenResult", "invalid_rows_file", "screen_library"),
+    },
+)

@@ -1,4 +1,4 @@
-"""A screen's settings, and everything the engines share: model, library, ranking, columns."""
+"""Everything the engines of a screen share: model, library, ranking, columns."""
 
 from __future__ import annotations
 
@@ -15,66 +15,13 @@ from gnnkit.train import Ensemble
 from gnnkit.workflows.molecules.columns import prediction_column_names
 from gnnkit.workflows.molecules.predict import load_molecule_ensemble
 from gnnkit.workflows.molecules.runs import TRAINING_SMILES
+from gnnkit.workflows.screen.config import ScreenConfig
 from gnnkit.workflows.screen.pipeline import REASON
 from gnnkit.workflows.screen.ranking import NEAREST, SIMILARITY, RankRule, TopK
 
-ENGINES = ("local", "ray")
 #: Molecules per forward pass by device when none is set: on a CPU small batches keep the
 #: bond states (~35 × 300 floats per molecule) in cache, which beats larger GEMMs.
 BATCH_SIZES = {"cpu": 64, "cuda": 1024}
-
-
-@dataclass(slots=True)
-class ScreenConfig:
-    """Settings of :func:`~gnnkit.workflows.screen.screen_library` (``gnnkit mol screen``).
-
-    Ranking: ``top_k`` molecules by the prediction column ``target`` (default: the model's
-    first; for multiclass models ``<task>_class<c>``), highest first or lowest first with
-    ``ascending``; classification ranks by probability. ``max_train_similarity`` leaves out
-    molecules whose Morgan-fingerprint Tanimoto similarity to the nearest training molecule is
-    above it. Reading: ``smiles_column`` (default: the model's training column if the file has
-    it, else a column named like ``smiles``), ``chunk_size`` rows at a time. Work:
-    ``workers`` featurization processes beside the one predicting (0: featurize in the
-    predicting process), or ``predictors`` > 1 processes that each featurize and predict
-    whole chunks on the CPU (local engine; ``workers`` is then unused), ``batch_size``
-    molecules per forward pass (default by device, :data:`BATCH_SIZES`), ``device`` (default
-    ``cuda`` when available). ``engine``: ``"local"`` or ``"ray"`` (see
-    :mod:`gnnkit.workflows.screen.distributed` for ``ray_address``, ``ray_predictors`` and
-    ``ray_gpus``). ``progress``: a progress bar on stderr. ``allow_partial``: screen with the
-    trained models of a run whose training stopped part-way (refused otherwise; the hits get a
-    ``models_used`` column).
-    """
-
-    top_k: int = 100
-    target: str | None = None
-    ascending: bool = False
-    max_train_similarity: float | None = None
-    smiles_column: str | None = None
-    chunk_size: int = 2_000
-    workers: int = 1
-    predictors: int = 1
-    batch_size: int | None = None
-    device: str | None = None
-    engine: str = "local"
-    ray_address: str | None = None
-    ray_predictors: int | None = None
-    ray_gpus: float | None = None
-    progress: bool = True
-    allow_partial: bool = False
-
-    def __post_init__(self) -> None:
-        for name in ("top_k", "chunk_size", "batch_size"):
-            if getattr(self, name) is not None and getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-        if self.workers < 0:
-            raise ValueError(f"workers must be 0 or more, got {self.workers}")
-        if self.predictors < 1:
-            raise ValueError(f"predictors must be at least 1, got {self.predictors}")
-        if self.engine not in ENGINES:
-            raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
-        similarity = self.max_train_similarity
-        if similarity is not None and not 0.0 <= similarity <= 1.0:
-            raise ValueError(f"max_train_similarity must be in [0, 1], got {similarity}")
 
 
 def training_smiles_file(model_dir: str | Path) -> Path | None:

@@ -14,9 +14,10 @@ from tqdm import tqdm
 from gnnkit.data.molecules.dataset import InvalidRow, write_invalid_rows
 from gnnkit.data.molecules.table import DataFileError
 from gnnkit.workflows.molecules.columns import add_models_used
+from gnnkit.workflows.screen.config import ScreenConfig
 from gnnkit.workflows.screen.local import local_blocks
 from gnnkit.workflows.screen.pipeline import ScreenedBlock
-from gnnkit.workflows.screen.plan import ScreenConfig, ScreenPlan
+from gnnkit.workflows.screen.plan import ScreenPlan
 
 
 @dataclass(slots=True)
