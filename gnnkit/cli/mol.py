@@ -10,7 +10,7 @@ from pathlib import Path
 from gnnkit.cli.errors import set_handler
 from gnnkit.data.molecules.duplicates import DEDUPLICATE_MODES
 from gnnkit.data.splits import SPLIT_TYPES
-from gnnkit.train import add_config_arguments, config_from_arguments
+from gnnkit.train import PRECISIONS, add_config_arguments, config_from_arguments
 from gnnkit.train.config import non_negative_int, positive_int
 from gnnkit.train.ensemble import FINGERPRINT_LAYERS
 from gnnkit.workflows.molecules import (
@@ -148,6 +148,13 @@ def _add_model_input_arguments(
         "--workers", type=non_negative_int, default=1, help="featurization processes"
     )
     parser.add_argument("--batch-size", type=positive_int, default=256)
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default="fp32",
+        help="int8: quantized linear layers on the CPU, faster, predictions within about 1 %% "
+        "(refused on a GPU; see README)",
+    )
 
 
 def _add_allow_partial(parser: argparse.ArgumentParser) -> None:
@@ -251,7 +258,9 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
         metavar="P",
         help="CPU processes that each featurize and predict whole chunks (replaces --workers)",
     )
-    parser.add_argument("--device", help="cpu, cuda, cuda:1, … (default: cuda if available)")
+    parser.add_argument(
+        "--device", help="cpu, cuda, cuda:1, … (default: cuda if available; cpu for int8)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     ray = parser.add_argument_group("distributed (--engine ray, needs gnnkit[distributed])")
     ray.add_argument("--engine", choices=ENGINES, default="local")
@@ -327,6 +336,7 @@ def run_predict(args: argparse.Namespace) -> int:
         mc_dropout=args.mc_dropout,
         seed=args.seed,
         allow_partial=args.allow_partial,
+        precision=args.precision,
     )
     print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
     return 0
@@ -344,6 +354,7 @@ def run_fingerprint(args: argparse.Namespace) -> int:
         workers=args.workers,
         batch_size=args.batch_size,
         allow_partial=args.allow_partial,
+        precision=args.precision,
     )
     width = frame.shape[1] - 2
     print(f"wrote {len(frame)} fingerprints of {width} values to {args.out}", file=sys.stderr)
@@ -362,6 +373,7 @@ def run_screen(args: argparse.Namespace) -> int:
         predictors=args.predictors,
         batch_size=args.batch_size,
         device=args.device,
+        precision=args.precision,
         engine=args.engine,
         ray_address=args.ray_address,
         ray_predictors=args.ray_predictors,

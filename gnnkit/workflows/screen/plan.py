@@ -11,7 +11,7 @@ import torch
 
 from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
-from gnnkit.train import Ensemble
+from gnnkit.train import PRECISIONS, Ensemble, set_precision
 from gnnkit.workflows.molecules.columns import prediction_column_names
 from gnnkit.workflows.molecules.predict import load_molecule_ensemble
 from gnnkit.workflows.molecules.runs import TRAINING_SMILES
@@ -38,7 +38,9 @@ class ScreenConfig:
     predicting process), or ``predictors`` > 1 processes that each featurize and predict
     whole chunks on the CPU (local engine; ``workers`` is then unused), ``batch_size``
     molecules per forward pass (default by device, :data:`BATCH_SIZES`), ``device`` (default
-    ``cuda`` when available). ``engine``: ``"local"`` or ``"ray"`` (see
+    ``cuda`` when available, the CPU for ``int8``), ``precision``: ``"fp32"`` or ``"int8"``
+    (CPU only, refused on a GPU; see :mod:`gnnkit.train.precision`). ``engine``: ``"local"``
+    or ``"ray"`` (see
     :mod:`gnnkit.workflows.screen.distributed` for ``ray_address``, ``ray_predictors`` and
     ``ray_gpus``). ``progress``: a progress bar on stderr. ``allow_partial``: screen with the
     trained models of a run whose training stopped part-way (refused otherwise; the hits get a
@@ -55,6 +57,7 @@ class ScreenConfig:
     predictors: int = 1
     batch_size: int | None = None
     device: str | None = None
+    precision: str = "fp32"
     engine: str = "local"
     ray_address: str | None = None
     ray_predictors: int | None = None
@@ -70,11 +73,20 @@ class ScreenConfig:
             raise ValueError(f"workers must be 0 or more, got {self.workers}")
         if self.predictors < 1:
             raise ValueError(f"predictors must be at least 1, got {self.predictors}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         similarity = self.max_train_similarity
         if similarity is not None and not 0.0 <= similarity <= 1.0:
             raise ValueError(f"max_train_similarity must be in [0, 1], got {similarity}")
+
+
+def default_device(config: ScreenConfig) -> str:
+    """``config.device``, else ``cuda`` when available for ``fp32`` and the CPU for ``int8``."""
+    if config.device:
+        return config.device
+    return "cuda" if config.precision == "fp32" and torch.cuda.is_available() else "cpu"
 
 
 def training_smiles_file(model_dir: str | Path) -> Path | None:
@@ -115,6 +127,7 @@ class ScreenPlan:
     def create(cls, model_dir: str | Path, library: str | Path, config: ScreenConfig) -> ScreenPlan:
         """Load the model and the training molecules, open the library, check the settings."""
         ensemble = load_molecule_ensemble(model_dir, config.allow_partial)
+        set_precision(ensemble, config.precision, default_device(config))
         featurizer = ensemble.featurizer
         if featurizer.get("descriptors") == "file":
             raise ValueError(
@@ -165,7 +178,7 @@ class ScreenPlan:
 
     @property
     def device(self) -> str:
-        return self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return default_device(self.config)
 
     def batch_size(self, device: str) -> int:
         """Molecules per forward pass on ``device``: the configured number, else by device."""
