@@ -16,18 +16,20 @@ three quarters of the forward pass's arithmetic, runs about 4.7× faster on one 
 ``W_i`` stays fp32: its forward reads its weight split into atom and bond parts, and it is
 about 3 % of the arithmetic.
 
-Why this path (300 × 300 ``Linear`` on a 2,200-row batch, one thread, torch 2.13 CPU on AVX2):
-fp32 6.6–7.1 ms; ``torch.ao.quantization.quantize_dynamic`` 1.3–1.45 ms; torchao 0.18's
-``Int8DynamicActivationInt8WeightConfig`` 5.9–7.3 ms in eager mode and 1.84 ms under
-``torch.compile``, after a 26 s compile in every process and about 4 s more for each new batch
-shape (a screen's batches differ in bond count, and every ``--predictors`` process would
-compile on its own); int8 products by hand with ``torch._int_mm`` 1.1 ms for the product alone
-but 3–8 ms with the activation quantization in eager element-wise ops. Only the first is fast
-without a compiler. Its Python API is deprecated in favour of torchao, whose CPU speed depends
-on ``torch.compile``; the kernels it calls (``quantized::linear_dynamic``) are part of torch.
-So gnnkit uses it, confined to :func:`quantize_int8`, with its deprecation warnings silenced
-there alone; should a torch release drop it, ``int8`` fails with an error saying so and fp32 is
-untouched.
+Why this path (a 300 × 300 ``Linear`` on a 2,200-row batch, one thread, torch 2.13 CPU on an
+AVX2 machine shared with other jobs; each figure against fp32 in the same run):
+``torch.ao.quantization.quantize_dynamic`` 1.3–2.0 ms against fp32's 7–12 ms (4.7–6×, no
+compiler); torchao 0.18's ``Int8DynamicActivationInt8WeightConfig`` 7.3 ms eagerly against
+7.8 ms (no gain) and 1.84 ms under ``torch.compile``, but only after a 26 s compile in every
+process and 4 s more for each new batch shape (a screen's batches differ in bond count, and
+every ``--predictors`` process compiles on its own), with torchao as a new dependency; int8
+products written here with ``torch._int_mm`` take 1.1 ms for the product alone but 3–9 ms
+with the activation quantization as eager element-wise operations. Only the first is fast
+without a compiler. Its Python API is deprecated in favour of torchao, yet torchao needs
+``torch.compile`` for speed on a CPU, and the kernels it calls (``quantized::linear_dynamic``,
+fbgemm) are part of torch itself. So gnnkit uses it, confined to :func:`quantize_int8`, with
+its two deprecation warnings silenced around that one call; should a torch release drop the
+API, ``int8`` fails with an error saying so and ``fp32`` is untouched.
 """
 
 from __future__ import annotations
@@ -69,20 +71,19 @@ def int8_layers(model: nn.Module) -> set[str]:
 def quantize_int8(model: nn.Module) -> nn.Module:
     """Swap the :func:`int8_layers` of ``model`` (in eval mode, on the CPU) for dynamically
     quantized int8 layers, in place; returns ``model``."""
-    quantize_dynamic = getattr(torch.ao.quantization, "quantize_dynamic", None)
-    if quantize_dynamic is None:
+    quantization = getattr(torch.ao, "quantization", None)
+    if not hasattr(quantization, "quantize_dynamic"):
         raise RuntimeError(
             f"--precision int8 needs torch.ao.quantization.quantize_dynamic, which torch "
             f"{torch.__version__} no longer has; use --precision fp32"
         )
-    qconfig = torch.ao.quantization.per_channel_dynamic_qconfig
-    layers = dict.fromkeys(int8_layers(model), qconfig)
+    layers = dict.fromkeys(int8_layers(model), quantization.per_channel_dynamic_qconfig)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "torch.ao.quantization is deprecated", DeprecationWarning)
         warnings.filterwarnings(
             "ignore", "torch.quantize_per_tensor, torch.quantize_per_channel", UserWarning
         )
-        return quantize_dynamic(model.cpu().eval(), layers, inplace=True)
+        return quantization.quantize_dynamic(model.cpu().eval(), layers, inplace=True)
 
 
 def set_precision(

@@ -40,11 +40,10 @@ class ScreenConfig:
     molecules per forward pass (default by device, :data:`BATCH_SIZES`), ``device`` (default
     ``cuda`` when available, the CPU for ``int8``), ``precision``: ``"fp32"`` or ``"int8"``
     (CPU only, refused on a GPU; see :mod:`gnnkit.train.precision`). ``engine``: ``"local"``
-    or ``"ray"`` (see
-    :mod:`gnnkit.workflows.screen.distributed` for ``ray_address``, ``ray_predictors`` and
-    ``ray_gpus``). ``progress``: a progress bar on stderr. ``allow_partial``: screen with the
-    trained models of a run whose training stopped part-way (refused otherwise; the hits get a
-    ``models_used`` column).
+    or ``"ray"`` (see :mod:`gnnkit.workflows.screen.distributed` for ``ray_address``,
+    ``ray_predictors`` and ``ray_gpus``). ``progress``: a progress bar on stderr.
+    ``allow_partial``: screen with the trained models of a run whose training stopped part-way
+    (refused otherwise; the hits get a ``models_used`` column).
     """
 
     top_k: int = 100
