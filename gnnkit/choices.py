@@ -11,6 +11,9 @@ TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
 #: Layers whose output :meth:`gnnkit.train.Ensemble.fingerprints` returns.
 FINGERPRINT_LAYERS: tuple[str, ...] = ("aggregate", "penultimate")
 
+#: Numeric precisions of molecule inference (:mod:`gnnkit.train.precision`).
+PRECISIONS: tuple[str, ...] = ("fp32", "int8")
+
 #: Molecule splits (:mod:`gnnkit.data.splits`).
 SPLIT_TYPES: tuple[str, ...] = ("random", "scaffold", "stratified")
 #: What to do with rows holding the same molecule (:mod:`gnnkit.data.molecules.duplicates`).

@@ -3,7 +3,7 @@
 :func:`fit` trains and writes a run's artefacts; :func:`load_model` rebuilds a trained model
 from its ``model.pt``; :class:`TrainedModel` predicts; :func:`load_ensemble` gathers the models
 of a run (ensemble members, cross-validation folds) into one :class:`Ensemble` predicting their
-mean and spread.
+mean and spread; :func:`set_precision` quantizes them to int8 for CPU inference.
 """
 
 from gnnkit.lazy import lazy_exports
@@ -15,10 +15,12 @@ __getattr__, __dir__, __all__ = lazy_exports(
         ".config": ("TrainConfig", "add_config_arguments", "config_from_arguments"),
         ".ensemble": ("Ensemble", "EnsemblePrediction", "find_model_files", "load_ensemble"),
         ".metrics": ("compute_metrics", "metric_names"),
+        ".precision": ("set_precision",),
         ".predict": ("TrainedModel",),
         ".scaling": ("TargetScaler",),
         ".tasks": ("Task", "TaskKind"),
         ".trainer": ("TrainResult", "fit"),
+        "gnnkit.choices": ("PRECISIONS",),
         "gnnkit.errors": ("CheckpointError",),
     },
 )

@@ -108,14 +108,24 @@ class DMPNNConv(nn.Module):
         weight_atom, weight_bond = self.W_i.weight.split([self.atom_dim, self.bond_dim], dim=1)
         h0 = F.linear(x, weight_atom).index_select(0, source).add_(F.linear(edge_attr, weight_bond))
         h = F.relu(h0)
-        weight_h = self.W_h.weight.t()
         for _ in range(self.depth - 1):
             incoming = scatter(h, target, dim=0, dim_size=num_nodes, reduce="sum")
             message = incoming.index_select(0, source).sub_(h.index_select(0, rev_edge_index))
-            h = self.dropout(torch.addmm(h0, message, weight_h).relu_())
+            h = self.dropout(self.hidden_update(h0, message).relu_())
         incoming = scatter(h, target, dim=0, dim_size=num_nodes, reduce="sum")
         out = F.relu(self.W_o(torch.cat([x, incoming], dim=-1)))
         return self.dropout(out)
+
+    def hidden_update(self, h0: Tensor, message: Tensor) -> Tensor:
+        r""":math:`\mathbf{h}^{0} + \mathbf{W}_h \mathbf{m}` before the ReLU, ``[E, d_h]``.
+
+        An ``nn.Linear`` ``W_h`` runs as one fused ``addmm``; any other module standing in its
+        place (an int8 layer, see :mod:`gnnkit.train.precision`) is called on ``message`` and
+        ``h0`` added to its output.
+        """
+        if isinstance(self.W_h, nn.Linear):
+            return torch.addmm(h0, message, self.W_h.weight.t())
+        return self.W_h(message).add_(h0)
 
     def __repr__(self) -> str:
         return (

@@ -22,7 +22,7 @@ from gnnkit.data.molecules.inputs import PredictionInputs, featurizer_config, pr
 from gnnkit.data.molecules.table import read_molecule_table
 from gnnkit.models import model_spec
 from gnnkit.models.cascade import CASCADE_MODELS
-from gnnkit.train import CheckpointError, Ensemble, TrainedModel, load_ensemble
+from gnnkit.train import CheckpointError, Ensemble, TrainedModel, load_ensemble, set_precision
 from gnnkit.workflows.molecules.columns import add_models_used, add_prediction_columns
 from gnnkit.workflows.molecules.config import MOLECULE_MODELS
 
@@ -131,6 +131,7 @@ def predict_molecules(
     mc_dropout: int = 0,
     seed: int = 0,
     allow_partial: bool = False,
+    precision: str = "fp32",
 ) -> pd.DataFrame:
     """Predict every row of ``data`` with the model(s) in ``model_dir``.
 
@@ -145,9 +146,10 @@ def predict_molecules(
 
     A run whose training stopped before every fold or member was trained is refused; with
     ``allow_partial`` its trained models predict, a warning goes to stderr and the output gets
-    a :data:`MODELS_USED` column holding their number.
+    a :data:`MODELS_USED` column holding their number. ``precision``: ``"fp32"`` or ``"int8"``
+    (see :mod:`gnnkit.train.precision`).
     """
-    ensemble = load_molecule_ensemble(model_dir, allow_partial)
+    ensemble = set_precision(load_molecule_ensemble(model_dir, allow_partial), precision)
     table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
     torch.manual_seed(seed)
     prediction = ensemble.predict(inputs.batches(batch_size), mc_samples=mc_dropout)
@@ -172,6 +174,7 @@ def fingerprint_molecules(
     workers: int = 1,
     batch_size: int = 256,
     allow_partial: bool = False,
+    precision: str = "fp32",
 ) -> pd.DataFrame:
     """Learned fingerprints of every valid row of ``data``: one model's molecule vector
     (``layer`` ``"aggregate"`` or ``"penultimate"``, see
@@ -181,12 +184,12 @@ def fingerprint_molecules(
     ``fp_0 … fp_{F-1}``; ending in ``.npy`` it gets the float32 matrix, and ``<stem>.rows.csv``
     beside it the ``row`` and ``smiles`` of each of its rows. Invalid rows are left out and
     listed in ``invalid_smiles.csv`` beside ``out``. Returns the ``row``/``smiles`` table (with
-    the ``fp_k`` columns). ``allow_partial``: as in :func:`predict_molecules`.
+    the ``fp_k`` columns). ``allow_partial`` and ``precision``: as in :func:`predict_molecules`.
     """
     out = Path(out)
     if out.suffix not in (".csv", ".npy"):
         raise ValueError(f"{out}: the fingerprint file must end in .csv or .npy")
-    ensemble = load_molecule_ensemble(model_dir, allow_partial)
+    ensemble = set_precision(load_molecule_ensemble(model_dir, allow_partial), precision)
     table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
     positions = inputs.positions
     vectors = ensemble.fingerprints(inputs.batches(batch_size), layer=layer, member=member).numpy()

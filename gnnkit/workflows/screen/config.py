@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gnnkit.choices import PRECISIONS
+
 ENGINES = ("local", "ray")
 
 
@@ -25,7 +27,8 @@ class ScreenConfig:
     :func:`~gnnkit.workflows.screen.local.choose_predictors`). ``batch_size``
     molecules per forward pass (default by device,
     :data:`~gnnkit.workflows.screen.plan.BATCH_SIZES`), ``device`` (default ``cuda`` when
-    available). ``engine``: ``"local"`` or ``"ray"`` (see
+    available, the CPU for ``int8``), ``precision``: ``"fp32"`` or ``"int8"`` (CPU only,
+    refused on a GPU; see :mod:`gnnkit.train.precision`). ``engine``: ``"local"`` or ``"ray"`` (see
     :mod:`gnnkit.workflows.screen.distributed` for ``ray_address``, ``ray_predictors`` and
     ``ray_gpus``). ``progress``: a progress bar on stderr. ``allow_partial``: screen with the
     trained models of a run whose training stopped part-way (refused otherwise; the hits get a
@@ -42,6 +45,7 @@ class ScreenConfig:
     predictors: int | None = None
     batch_size: int | None = None
     device: str | None = None
+    precision: str = "fp32"
     engine: str = "local"
     ray_address: str | None = None
     ray_predictors: int | None = None
@@ -57,6 +61,8 @@ class ScreenConfig:
             raise ValueError(f"workers must be 0 or more, got {self.workers}")
         if self.predictors is not None and self.predictors < 1:
             raise ValueError(f"predictors must be at least 1, got {self.predictors}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         similarity = self.max_train_similarity

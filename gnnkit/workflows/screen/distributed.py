@@ -11,6 +11,8 @@
 With GPU actors, featurization runs in CPU tasks beside them and keeps them fed. On a cluster
 without GPUs, Ray fuses the featurize step into the model actors (their resources are the
 same), so each of the (by default one per CPU) actors featurizes and predicts its chunks.
+With ``precision="int8"`` the actors get no GPU unless ``ray_gpus`` asks for one, which is then
+refused (int8 runs on CPUs); the ensemble reaches them quantized, with their arguments.
 
 Chunks are the local engine's chunks, featurized and predicted by the same functions
 (:mod:`~gnnkit.workflows.screen.pipeline`), so the hits are the same. The per-block top-K is
@@ -40,6 +42,7 @@ from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
 from gnnkit.data.molecules.table import DataFileError
 from gnnkit.train import Ensemble
+from gnnkit.train.precision import check_precision
 from gnnkit.workflows.screen.pipeline import (
     FeaturizedChunk,
     ScreenedBlock,
@@ -182,11 +185,14 @@ def _screen_dataset(ray: ModuleType, plan: ScreenPlan) -> Any:
     """The pipeline as a lazy Ray dataset of pickled :class:`ScreenedBlock` records."""
     config = plan.config
     resources = ray.cluster_resources()
-    gpus = config.ray_gpus if config.ray_gpus is not None else min(resources.get("GPU", 0), 1)
+    gpus = config.ray_gpus
+    if gpus is None:  # int8 runs on CPUs
+        gpus = min(resources.get("GPU", 0), 1) if config.precision == "fp32" else 0
     predictors = config.ray_predictors or max(
         1, int(resources["GPU"] // gpus) if gpus else int(resources.get("CPU", 1))
     )
     device = config.device or ("cuda" if gpus else "cpu")
+    check_precision(config.precision, device)
     source = _chunk_source(ray, plan.stream)
     return (
         ray.data.read_datasource(source, override_num_blocks=1, num_cpus=0)

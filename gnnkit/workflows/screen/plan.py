@@ -11,7 +11,7 @@ import torch
 
 from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
-from gnnkit.train import Ensemble
+from gnnkit.train import Ensemble, set_precision
 from gnnkit.workflows.molecules.columns import prediction_column_names
 from gnnkit.workflows.molecules.predict import load_molecule_ensemble
 from gnnkit.workflows.molecules.runs import TRAINING_SMILES
@@ -22,6 +22,13 @@ from gnnkit.workflows.screen.ranking import NEAREST, SIMILARITY, RankRule, TopK
 #: Molecules per forward pass by device when none is set: on a CPU small batches keep the
 #: bond states (~35 × 300 floats per molecule) in cache, which beats larger GEMMs.
 BATCH_SIZES = {"cpu": 64, "cuda": 1024}
+
+
+def default_device(config: ScreenConfig) -> str:
+    """``config.device``, else ``cuda`` when available for ``fp32`` and the CPU for ``int8``."""
+    if config.device:
+        return config.device
+    return "cuda" if config.precision == "fp32" and torch.cuda.is_available() else "cpu"
 
 
 def training_smiles_file(model_dir: str | Path) -> Path | None:
@@ -62,6 +69,7 @@ class ScreenPlan:
     def create(cls, model_dir: str | Path, library: str | Path, config: ScreenConfig) -> ScreenPlan:
         """Load the model and the training molecules, open the library, check the settings."""
         ensemble = load_molecule_ensemble(model_dir, config.allow_partial)
+        set_precision(ensemble, config.precision, default_device(config))
         featurizer = ensemble.featurizer
         if featurizer.get("descriptors") == "file":
             raise ValueError(
@@ -112,7 +120,7 @@ class ScreenPlan:
 
     @property
     def device(self) -> str:
-        return self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
+        return default_device(self.config)
 
     def batch_size(self, device: str) -> int:
         """Molecules per forward pass on ``device``: the configured number, else by device."""
