@@ -100,3 +100,10 @@ def test_training_losses_unchanged(tmp_path, monkeypatch):
     monkeypatch.setattr(train_data, "molecule_collater", lambda graphs: None)
     pyg = train_losses(graphs, tmp_path / "pyg")
     assert arrays.tolist() == pyg.tolist()
+
+
+def test_loaders_pin_memory_when_asked(tmp_path):
+    plain = [Data(x=torch.ones(2, 1), edge_index=torch.tensor([[0], [1]]), y=torch.ones(1, 1))]
+    for graphs in (dataset(tmp_path), plain):
+        assert train_loader(graphs, 2, seed=0, pin_memory=True).pin_memory
+        assert not train_loader(graphs, 2, seed=0).pin_memory
