@@ -71,9 +71,20 @@ def test_loader_batches_follow_the_sampler(tmp_path):
         assert all(same(batch[key], reference[key]) for key in reference.keys())
 
 
-def test_other_graphs_keep_pyg_collation():
+def test_other_graphs_keep_pyg_collation(tmp_path):
     plain = [Data(x=torch.ones(2, 1), edge_index=torch.tensor([[0], [1]]), y=torch.ones(1, 1))]
     assert MoleculeCollater.of(plain) is None
+    molecules = list(dataset(tmp_path))
+    assert MoleculeCollater.of(molecules) is not None
+    for key, value in [
+        ("score", 1.5),
+        ("atom_index", torch.tensor([[0]])),
+        ("flag", torch.ones(2)),
+    ]:
+        changed = [graph.clone() for graph in molecules]
+        for graph in changed:
+            graph[key] = value
+        assert MoleculeCollater.of(changed) is None, key
     assert isinstance(train_loader(plain, 2, seed=0), DataLoader)
 
 

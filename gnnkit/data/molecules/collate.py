@@ -25,10 +25,20 @@ EDGE_KEYS = frozenset({"edge_index", "edge_attr", "rev_edge_index"})
 REQUIRED_KEYS = frozenset({"x", "edge_index", "edge_attr", "rev_edge_index"})
 
 
-def _graph_level(value: object) -> bool:
-    """Whether ``value`` is one graph's row of a per-graph attribute: a ``[1, *]`` tensor or a
-    non-tensor (kept as a list, like ``smiles``)."""
-    return not isinstance(value, Tensor) or (value.dim() > 0 and value.size(0) == 1)
+def _graph_level(graph: Data, key: str) -> bool:
+    """Whether ``graph[key]`` is one graph's row of a per-graph attribute that PyG concatenates
+    along dim 0 without an increment (a ``[1, *]`` tensor), or a string (kept in a list, like
+    ``smiles``)."""
+    value = graph[key]
+    if isinstance(value, str):
+        return True
+    return (
+        isinstance(value, Tensor)
+        and value.dim() > 0
+        and value.size(0) == 1
+        and graph.__cat_dim__(key, value) == 0
+        and graph.__inc__(key, value) == 0
+    )
 
 
 def _gather_ranges(ptr: Tensor, index: Tensor) -> tuple[Tensor, Tensor]:
@@ -47,7 +57,7 @@ class MoleculeCollater:
     Args:
         chunk: the split's atom and edge arrays (edge indices local to each molecule).
         graph_tensors: per-graph tensors ``[M, *]`` (``y``, ``y_mask``, ``weight``, …).
-        graph_lists: per-graph values kept as lists (``smiles``).
+        graph_lists: per-graph strings, kept as lists (``smiles``).
 
     Build it with :meth:`of`, which returns ``None`` for graphs it cannot batch exactly as
     PyG does (anything but :class:`MoleculeGraph` records with the standard attributes).
@@ -57,7 +67,7 @@ class MoleculeCollater:
         self,
         chunk: ChunkTensors,
         graph_tensors: dict[str, Tensor],
-        graph_lists: dict[str, list[object]],
+        graph_lists: dict[str, list[str]],
     ) -> None:
         self.chunk, self.graph_tensors, self.graph_lists = chunk, graph_tensors, graph_lists
 
@@ -65,7 +75,7 @@ class MoleculeCollater:
     def of(cls, graphs: Sequence[Data]) -> MoleculeCollater | None:
         """The collater of ``graphs``, or ``None`` when they are not all molecule graphs with the
         same attributes: ``x``, ``edge_index``, ``edge_attr``, ``rev_edge_index``, optionally
-        ``pos``, and per-graph ``[1, *]`` tensors or plain values."""
+        ``pos``, and per-graph ``[1, *]`` tensors or strings."""
         records = list(graphs)
         if not records or not all(type(g) is MoleculeGraph for g in records):
             return None
@@ -73,7 +83,7 @@ class MoleculeCollater:
         graph_keys = sorted(keys - ATOM_KEYS - EDGE_KEYS)
         if not keys >= REQUIRED_KEYS or any(set(g.keys()) != keys for g in records):
             return None
-        if not all(_graph_level(g[key]) for g in records for key in graph_keys):
+        if not all(_graph_level(g, key) for g in records for key in graph_keys):
             return None
         # collate_chunk relies on MoleculeGraph's layout: edges 2k and 2k + 1 are one bond.
         if not all(
