@@ -136,14 +136,28 @@ def gnnkit_command(data: Dataset, splits: Path, epochs: int, seed: int, out: Pat
 
 
 def chemprop_command(
-    chemprop: Path, data: Dataset, splits: Path, epochs: int, seed: int, out: Path
+    chemprop: Path,
+    data: Dataset,
+    splits: Path,
+    epochs: int,
+    seed: int,
+    out: Path,
+    accelerator: str = "cpu",
 ) -> list[str]:
+    """``chemprop train`` with its defaults on ``data`` and ``splits``; ``accelerator`` is
+    Lightning's (``cpu``, ``gpu``)."""
     return [
         str(chemprop), "train", "--data-path", str(data.path), "-s", "smiles",
         "--target-columns", *data.targets, "-t", data.task, "--splits-file", str(splits),
-        "--epochs", str(epochs), "--pytorch-seed", str(seed), "--accelerator", "cpu",
+        "--epochs", str(epochs), "--pytorch-seed", str(seed), "--accelerator", accelerator,
         "--num-workers", "0", "-o", str(out),
     ]  # fmt: skip
+
+
+def samples_per_second(train_size: int, wall: float, short_wall: float, epochs: int) -> float:
+    """Training samples per second of the epochs an ``epochs``-epoch run takes beyond a
+    :data:`SHORT` one (start-up and featurization cancel)."""
+    return train_size * (epochs - SHORT) / (wall - short_wall)
 
 
 def test_metric(data: Dataset, predictions: pd.DataFrame, test_rows: list[int]) -> float:
@@ -201,10 +215,11 @@ def benchmark_dataset(
     train_size = len(random_split(rows, (0.8, 0.1, 0.1), seed=seeds[0]).train)
     summary: dict[str, object] = {"dataset": data.name, "metric": data.metric, "rows": rows}
     for tool, values in results.items():
-        epoch_seconds = (values["wall"][0] - short[tool]) / (epochs - SHORT)
         summary[tool] = {
             "wall_median": statistics.median(values["wall"]),
-            "samples_per_second": train_size / epoch_seconds,
+            "samples_per_second": samples_per_second(
+                train_size, values["wall"][0], short[tool], epochs
+            ),
             "metric_mean": float(np.mean(values["metric"])),
             "metric_sd": float(np.std(values["metric"], ddof=1)) if len(seeds) > 1 else 0.0,
             "metric_per_seed": values["metric"],

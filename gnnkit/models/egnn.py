@@ -22,18 +22,27 @@ def complete_graph(batch: Tensor, num_graphs: int) -> Tensor:
     """Every ordered pair of distinct nodes of the same graph, sorted by (target, source).
 
     ``batch`` ``[N]`` must be sorted, as in PyG batches. Returns ``edge_index``
-    ``[2, Σ_g n_g (n_g − 1)]`` with sources in row 0 and targets in row 1.
+    ``[2, P]``, :math:`P = \\sum_g n_g (n_g - 1)`, with sources in row 0 and targets in row 1.
+
+    Target :math:`i`, the :math:`l`-th node of graph :math:`g` (first node :math:`f_g`), gets
+    the sources :math:`f_g + k + [k \\ge l]` for :math:`k = 0, \\dots, n_g - 2`. Counting the
+    nodes and every index is sync-free on CUDA; reading :math:`P` for the output's size is the
+    one host sync.
     """
-    counts = torch.bincount(batch, minlength=num_graphs)
-    first = torch.cumsum(counts, 0) - counts  # first node of each graph
-    size = counts[batch]  # [N]: nodes in each node's graph
-    pairs = int(size.sum())
-    target = torch.repeat_interleave(torch.arange(batch.numel(), device=batch.device), size)
-    pair_start = torch.cumsum(size, 0) - size
-    offset = torch.arange(pairs, device=batch.device) - torch.repeat_interleave(pair_start, size)
-    source = torch.repeat_interleave(first[batch], size) + offset
-    keep = source != target
-    return torch.stack([source[keep], target[keep]])
+    nodes = torch.arange(batch.numel(), device=batch.device)
+    counts = torch.zeros(num_graphs, dtype=torch.long, device=batch.device)
+    counts.index_add_(0, batch, torch.ones_like(batch))
+    first = (torch.cumsum(counts, 0) - counts)[batch]  # [N]: first node of each node's graph
+    others = counts[batch] - 1  # [N]: sources of each target
+    pairs = int(others.sum())
+    target = torch.repeat_interleave(nodes, others, output_size=pairs)
+    pair_start = torch.cumsum(others, 0) - others
+    k = torch.arange(pairs, device=batch.device) - torch.repeat_interleave(
+        pair_start, others, output_size=pairs
+    )
+    local = (nodes - first).index_select(0, target)
+    source = first.index_select(0, target) + k + (k >= local).long()
+    return torch.stack([source, target])
 
 
 def pair_features(pairs: Tensor, num_nodes: int, bond_index: Tensor, bond_attr: Tensor) -> Tensor:

@@ -147,7 +147,9 @@ def _scatter_torch(src: Tensor, index: Tensor, dim: int, dim_size: int, reduce: 
         # broadcast index, forward and backward.
         out = src.new_zeros(size).index_add_(dim, index, src)
         if reduce == "mean":
-            count = torch.bincount(index, minlength=dim_size).clamp_(min=1)
+            # Counts by index_add_ of ones: unlike bincount, no host sync on CUDA.
+            count = index.new_zeros(dim_size).index_add_(0, index, torch.ones_like(index))
+            count.clamp_(min=1)
             shape = [1] * src.dim()
             shape[dim] = -1
             out = out / count.view(shape).to(src.dtype)
@@ -183,7 +185,8 @@ def scatter(
         index: 1-D ``long`` tensor of target rows, ``[src.size(dim)]``.
         dim: the dimension of ``src`` that ``index`` runs along.
         dim_size: rows of the output along ``dim``; ``index.max() + 1`` when omitted
-            (0 for an empty ``index``).
+            (0 for an empty ``index``), which costs a host sync on CUDA: callers that know
+            the size (nodes, graphs of a batch) pass it.
         reduce: ``"sum"``, ``"mean"``, ``"max"`` or ``"min"``.
 
     Shapes:

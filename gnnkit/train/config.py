@@ -48,7 +48,8 @@ class TrainConfig:
     Reproducibility and faults:
         seed: seeds the data order, dropout and everything else random in training (seed
             before building the model to fix its initial weights too).
-        deterministic: ask torch for deterministic algorithms.
+        deterministic: ask torch for deterministic algorithms; ``None`` (the default) decides
+            by device: on for the CPU, off on accelerators (see :func:`resolve_deterministic`).
         resume: continue the run in the output folder from its ``checkpoints/last.ckpt``.
     Hardware (Lightning's ``Trainer`` arguments):
         accelerator, devices, num_nodes, strategy: e.g. ``"cpu"``, ``2``, ``1``, ``"ddp"``.
@@ -75,7 +76,7 @@ class TrainConfig:
     mode: Literal["min", "max"] | None = None
     patience: int | None = 10
     seed: int = 0
-    deterministic: bool = True
+    deterministic: bool | None = None
     resume: bool = False
     accelerator: str = "auto"
     devices: int | str = 1
@@ -137,8 +138,45 @@ class TrainConfig:
 
     def resume_conflicts(self, saved: dict[str, Any]) -> list[str]:
         """Settings that differ from ``saved`` (a run's :meth:`to_dict`) and may not change on
-        resume."""
-        return setting_changes(saved, self.to_dict(), RESUMABLE_CHANGES)
+        resume; ``deterministic`` counts as resolved on this run's accelerator
+        (:func:`resolve_deterministic`)."""
+        # `deterministic` is compared as it resolves on this run's device: None (by device)
+        # equals the True or False it stands for here.
+        saved = {
+            **saved,
+            "deterministic": resolve_deterministic(saved.get("deterministic"), self.accelerator),
+        }
+        current = {
+            **self.to_dict(),
+            "deterministic": resolve_deterministic(self.deterministic, self.accelerator),
+        }
+        return setting_changes(saved, current, RESUMABLE_CHANGES)
+
+
+def accelerator_type(accelerator: str) -> str:
+    """The device type Lightning's ``Trainer(accelerator=...)`` runs on: ``"cpu"``, ``"cuda"``
+    (also for ``"gpu"``), ``"mps"``, …; ``"auto"`` picks CUDA, then MPS, when present."""
+    if accelerator == "auto":
+        import torch  # only here: the command line reads these settings without torch
+
+        if torch.cuda.is_available():
+            return "cuda"
+        return "mps" if torch.backends.mps.is_available() else "cpu"
+    return "cuda" if accelerator == "gpu" else accelerator
+
+
+def resolve_deterministic(deterministic: bool | None, accelerator: str) -> bool:
+    """Whether a run asks torch for deterministic algorithms.
+
+    ``True`` or ``False`` stand as given. ``None`` decides by device: on for the CPU, where
+    the deterministic kernels cost nothing, so a seed fixes the result; off on CUDA and other
+    accelerators, where deterministic versions of scatter-add and ``index_add_`` (every
+    message-passing layer's aggregation) serialise the atomic adds and cost throughput, and
+    results then vary in the last bits from run to run.
+    """
+    if deterministic is not None:
+        return deterministic
+    return accelerator_type(accelerator) == "cpu"
 
 
 def setting_changes(

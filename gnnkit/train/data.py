@@ -10,18 +10,27 @@ Loaders shard by process: training draws a fresh permutation every epoch from ``
 (``DistributedSampler``, which pads the last shard so every process runs as many steps);
 evaluation gives process ``r`` of ``W`` the graphs ``r, r + W, …`` with no padding, so metrics
 gathered over processes see each graph exactly once.
+
+Molecule graphs (:class:`~gnnkit.data.molecules.graph.MoleculeGraph`) are batched from
+concatenated arrays by :class:`~gnnkit.data.molecules.collate.MoleculeCollater`, the builder
+prediction uses; other graphs by PyG's collation. Both give the same batches. ``pin_memory``
+(for a CUDA device) puts batches in page-locked memory, so that copies to the device can run
+asynchronously.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 import lightning as L
 import torch
 from torch import Tensor
+from torch.utils.data import DataLoader as TorchDataLoader
 from torch.utils.data import DistributedSampler, Sampler
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 
 ID_KEYS: tuple[str, ...] = ("id", "smiles", "name")
@@ -100,6 +109,47 @@ class ShardSampler(Sampler[int]):
         return len(range(self.rank, self.size, self.world_size))
 
 
+def molecule_collater(graphs: Sequence[Data]) -> Callable[[list[int]], Batch] | None:
+    """The array-based ``collate_fn`` of a split of molecule graphs (positions → batch), or
+    ``None`` for other graphs."""
+    # A MoleculeGraph exists only once its package is imported: other splits never import it
+    # (nor RDKit).
+    if "gnnkit.data.molecules.graph" not in sys.modules:
+        return None
+    from gnnkit.data.molecules.collate import MoleculeCollater
+
+    return MoleculeCollater.of(graphs)
+
+
+def graph_loader(
+    graphs: Sequence[Data],
+    batch_size: int,
+    sampler: Sampler[int],
+    *,
+    num_workers: int = 0,
+    pin_memory: bool = False,
+) -> TorchDataLoader:
+    """Batches of the graphs ``sampler`` draws: built from arrays for molecule graphs
+    (:func:`molecule_collater`), by PyG's collation otherwise."""
+    collate = molecule_collater(graphs)
+    if collate is None:
+        return DataLoader(
+            graphs,
+            batch_size=batch_size,
+            sampler=sampler,
+            num_workers=num_workers,
+            pin_memory=pin_memory,
+        )
+    return TorchDataLoader(
+        range(len(graphs)),
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        collate_fn=collate,
+        pin_memory=pin_memory,
+    )
+
+
 def train_loader(
     graphs: Sequence[Data],
     batch_size: int,
@@ -108,13 +158,14 @@ def train_loader(
     rank: int = 0,
     world_size: int = 1,
     num_workers: int = 0,
-) -> DataLoader:
+    pin_memory: bool = False,
+) -> TorchDataLoader:
     """Shuffled batches of this process's shard; call ``loader.sampler.set_epoch(e)`` (Lightning
     does) for epoch ``e``'s permutation."""
     sampler = DistributedSampler(
         graphs, num_replicas=world_size, rank=rank, shuffle=True, seed=seed, drop_last=False
     )
-    return DataLoader(graphs, batch_size=batch_size, sampler=sampler, num_workers=num_workers)
+    return graph_loader(graphs, batch_size, sampler, num_workers=num_workers, pin_memory=pin_memory)
 
 
 def eval_loader(
@@ -124,10 +175,11 @@ def eval_loader(
     rank: int = 0,
     world_size: int = 1,
     num_workers: int = 0,
-) -> DataLoader:
+    pin_memory: bool = False,
+) -> TorchDataLoader:
     """Batches of this process's unpadded shard, in order."""
     sampler = ShardSampler(len(graphs), rank, world_size)
-    return DataLoader(graphs, batch_size=batch_size, sampler=sampler, num_workers=num_workers)
+    return graph_loader(graphs, batch_size, sampler, num_workers=num_workers, pin_memory=pin_memory)
 
 
 class GraphDataModule(L.LightningDataModule):
@@ -146,7 +198,20 @@ class GraphDataModule(L.LightningDataModule):
         self.train, self.val = train, val
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
 
-    def train_dataloader(self) -> DataLoader:
+    @property
+    def pin_memory(self) -> bool:
+        """Pin batches in page-locked memory when training on a CUDA device."""
+        return self.trainer.strategy.root_device.type == "cuda"
+
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
+        """Copy a batch to ``device``; to CUDA without blocking (the batches come pinned)."""
+        if isinstance(batch, Batch):
+            return batch.to(device, non_blocking=device.type == "cuda")
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
+    def train_dataloader(self) -> TorchDataLoader:
         return train_loader(
             self.train,
             self.batch_size,
@@ -154,13 +219,15 @@ class GraphDataModule(L.LightningDataModule):
             rank=self.trainer.global_rank,
             world_size=self.trainer.world_size,
             num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
         )
 
-    def val_dataloader(self) -> DataLoader:
+    def val_dataloader(self) -> TorchDataLoader:
         return eval_loader(
             self.val,
             self.batch_size,
             rank=self.trainer.global_rank,
             world_size=self.trainer.world_size,
             num_workers=self.num_workers,
+            pin_memory=self.pin_memory,
         )

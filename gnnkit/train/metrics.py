@@ -146,3 +146,27 @@ class TaskMetrics(torchmetrics.Metric):
         # scored on the CPU: small tensors, and no CUDA kernels without deterministic versions
         preds, target = dim_zero_cat(self.preds).cpu(), dim_zero_cat(self.target).cpu()
         return compute_metrics(self.task, preds, target)
+
+
+class WeightedMean(torchmetrics.Metric):
+    r"""The weighted mean :math:`\sum_k w_k x_k / \sum_k w_k` of every update, summed over
+    processes: ``MeanMetric`` without its per-update NaN check, which reads a value back from
+    the device (a host sync every training step on CUDA). A NaN value makes the mean NaN.
+
+    Shapes:
+        ``update(value, weight)``: two tensors of the same shape (``[]`` for a batch loss).
+    """
+
+    full_state_update = False
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.add_state("total", torch.tensor(0.0), dist_reduce_fx="sum")
+        self.add_state("weight", torch.tensor(0.0), dist_reduce_fx="sum")
+
+    def update(self, value: Tensor, weight: Tensor) -> None:
+        self.total += (value * weight).sum()
+        self.weight += weight.sum()
+
+    def compute(self) -> Tensor:
+        return self.total / self.weight

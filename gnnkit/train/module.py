@@ -12,10 +12,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch
-from torchmetrics import MeanMetric
 
 from gnnkit.train.config import TrainConfig
-from gnnkit.train.metrics import TaskMetrics, metric_names
+from gnnkit.train.metrics import TaskMetrics, WeightedMean, metric_names
 from gnnkit.train.predict import outputs_to_predictions
 from gnnkit.train.scaling import TargetScaler
 from gnnkit.train.schedule import warmup_decay_scheduler
@@ -72,8 +71,8 @@ class GraphTaskModule(L.LightningModule):
         self.config = config
         self.scaler = scaler
         self.register_buffer("class_weight", class_weight)
-        self.train_loss = MeanMetric()
-        self.val_loss = MeanMetric()
+        self.train_loss = WeightedMean()
+        self.val_loss = WeightedMean()
         self.val_metrics = TaskMetrics(task)
 
     def forward(self, batch: Batch) -> Tensor:

@@ -52,10 +52,14 @@ class TrainedModel:
     ) -> Tensor:
         """Predictions for ``graphs`` in order, on the CPU: ``[B, T]`` or ``[B, T, C]``
         (see :func:`outputs_to_predictions`). The model runs in eval mode on ``device``."""
+        device = torch.device(device)
         self.to(device).model.eval()
+        cuda = device.type == "cuda"
         preds = [
-            outputs_to_predictions(self.task, self.scaler, self.model(batch.to(device))).cpu()
-            for batch in eval_loader(graphs, batch_size)
+            outputs_to_predictions(
+                self.task, self.scaler, self.model(batch.to(device, non_blocking=cuda))
+            ).cpu()
+            for batch in eval_loader(graphs, batch_size, pin_memory=cuda)
         ]
         return torch.cat(preds, dim=0)
 

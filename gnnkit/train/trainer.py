@@ -59,6 +59,8 @@ epoch, dropout only on the seed, the process's rank and the step (seeded for the
 pass only, so callbacks find torch's random state untouched), and the optimiser, learning-rate
 schedule, early stopping, best checkpoint and epoch log are restored. Settings that change
 results may not differ on resume (:meth:`~gnnkit.train.config.TrainConfig.resume_conflicts`).
+Bit for bit where torch's deterministic algorithms are on (``deterministic``; by default on the
+CPU and off on CUDA, where the aggregations' atomic adds vary in the last bits from run to run).
 
 Several devices and nodes
 -------------------------
@@ -119,7 +121,7 @@ from gnnkit.train.artefacts import (
     write_json,
 )
 from gnnkit.train.checkpoint import read_safely, save_checkpoint
-from gnnkit.train.config import TrainConfig
+from gnnkit.train.config import TrainConfig, resolve_deterministic
 from gnnkit.train.data import GraphDataModule, check_split, find_id_key, graph_ids, stack_targets
 from gnnkit.train.epoch_log import EpochLog
 from gnnkit.train.module import CONFIG_KEY, GraphTaskModule
@@ -295,7 +297,7 @@ def build_trainer(
         devices=config.devices,
         num_nodes=config.num_nodes,
         strategy=config.strategy,
-        deterministic=config.deterministic,
+        deterministic=resolve_deterministic(config.deterministic, config.accelerator),
         gradient_clip_val=config.grad_clip,
         callbacks=[epoch_log, *stopping, best, last, *callbacks],
         logger=False,

@@ -53,6 +53,19 @@ def test_complete_graph_within_each_molecule():
     ]  # fmt: skip
 
 
+@pytest.mark.parametrize("sizes", [[3, 0, 1, 4], [0, 0], [1], [2, 5, 0]])
+def test_complete_graph_is_every_pair_of_distinct_nodes(sizes):
+    batch = torch.repeat_interleave(torch.arange(len(sizes)), torch.tensor(sizes))
+    expected = sorted(
+        (target, source)
+        for target in range(batch.numel())
+        for source in range(batch.numel())
+        if source != target and batch[source] == batch[target]
+    )
+    source, target = complete_graph(batch, num_graphs=len(sizes))
+    assert list(zip(target.tolist(), source.tolist())) == expected
+
+
 @pytest.mark.parametrize("update_coordinates", [False, True])
 def test_prediction_is_e3_invariant(update_coordinates, scatter_backend):
     batch = Batch.from_data_list(graphs(SMILES))

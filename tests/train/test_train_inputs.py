@@ -14,6 +14,7 @@ from torch_geometric.data import Data
 
 from gnnkit.train import Task, TrainConfig, add_config_arguments, config_from_arguments
 from gnnkit.train.artefacts import plot_learning_curve, plot_parity, plot_roc, predictions_frame
+from gnnkit.train.config import resolve_deterministic
 from gnnkit.train.data import ShardSampler, check_split, find_id_key, graph_ids, train_loader
 from gnnkit.train.trainer import progress_outputs
 
@@ -105,6 +106,43 @@ def test_resume_may_change_hardware_but_not_results() -> None:
         "epochs: 5 -> 6",
         "seed: 0 -> 1",
     ]
+
+
+@pytest.mark.parametrize(
+    ("deterministic", "accelerator", "expected"),
+    [
+        (None, "cpu", True),
+        (None, "gpu", False),
+        (None, "cuda", False),
+        (None, "auto", not torch.cuda.is_available()),
+        (True, "gpu", True),
+        (False, "cpu", False),
+    ],
+)
+def test_deterministic_by_device(deterministic, accelerator, expected) -> None:
+    assert resolve_deterministic(deterministic, accelerator) is expected
+    assert TrainConfig().deterministic is None
+
+
+def test_resume_compares_deterministic_as_resolved() -> None:
+    saved = TrainConfig(deterministic=True, accelerator="cpu").to_dict()
+    assert TrainConfig(accelerator="cpu").resume_conflicts(saved) == []
+    assert TrainConfig(accelerator="gpu").resume_conflicts(saved) == [
+        "deterministic: True -> False"
+    ]
+    unset = TrainConfig(accelerator="gpu").to_dict()
+    assert TrainConfig(accelerator="gpu").resume_conflicts(unset) == []
+    assert TrainConfig(accelerator="gpu", deterministic=False).resume_conflicts(unset) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [([], None), (["--deterministic"], True), (["--no-deterministic"], False)],
+)
+def test_deterministic_option(options, expected) -> None:
+    parser = argparse.ArgumentParser()
+    add_config_arguments(parser)
+    assert config_from_arguments(parser.parse_args(options)).deterministic is expected
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,10 @@ import math
 
 import pytest
 import torch
+import torchmetrics
 
 from gnnkit.train import Task, compute_metrics, metric_names
-from gnnkit.train.metrics import TaskMetrics, metric_mode
+from gnnkit.train.metrics import TaskMetrics, WeightedMean, metric_mode
 
 NAN = math.nan
 
@@ -86,3 +87,12 @@ def test_task_metrics_accumulates_batches() -> None:
     metric.update(preds[:4], target[:4])
     metric.update(preds[4:], target[4:])
     assert metric.compute() == compute_metrics(task, preds, target)
+
+
+def test_weighted_mean_equals_torchmetrics_mean():
+    values, weights = torch.rand(6, generator=torch.Generator().manual_seed(0)), torch.arange(6.0)
+    ours, theirs = WeightedMean(), torchmetrics.MeanMetric()
+    for value, weight in zip(values, weights):
+        ours.update(value, weight)
+        theirs.update(value, weight)
+    assert torch.equal(ours.compute(), theirs.compute())

@@ -11,7 +11,8 @@ work): equal, tensor for tensor, to ``Batch.from_data_list`` of the same molecul
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -22,31 +23,54 @@ from gnnkit.data.molecules.featurizer import FeaturizedMolecules
 from gnnkit.data.molecules.graph import MoleculeGraph
 
 
-def _pointer(counts: np.ndarray) -> Tensor:
-    """``[0, c_0, c_0 + c_1, …]`` ``[M + 1]`` (int64)."""
+def pointer(counts: np.ndarray | Sequence[int]) -> Tensor:
+    """``[0, c_0, c_0 + c_1, …]`` ``[M + 1]`` (int64) of per-molecule counts ``[M]``."""
     return torch.from_numpy(np.concatenate([[0], np.cumsum(counts)]).astype(np.int64))
 
 
-class _ChunkTensors:
-    """The arrays of a featurized chunk as tensors (no copies) and their per-molecule offsets."""
+@dataclass(slots=True)
+class ChunkTensors:
+    """Concatenated atom and edge arrays of ``M`` molecules and their per-molecule offsets.
 
-    def __init__(self, featurized: FeaturizedMolecules) -> None:
-        self.x = torch.from_numpy(featurized.x)
-        self.edge_index = torch.from_numpy(featurized.edge_index)
-        self.edge_attr = torch.from_numpy(featurized.edge_attr)
-        self.pos = None if featurized.pos is None else torch.from_numpy(featurized.pos)
-        self.atom_ptr = _pointer(featurized.num_atoms)
-        self.edge_ptr = _pointer(featurized.num_edges)
+    Attributes:
+        x: atom features ``[N, atom_dim]``; edge_index: ``[2, E]`` with atom indices local to
+            each molecule; edge_attr: ``[E, bond_dim]``; pos: ``[N, 3]`` or ``None``.
+        atom_ptr, edge_ptr: ``[M + 1]`` int64, where each molecule's atoms and edges start.
+    """
+
+    x: Tensor
+    edge_index: Tensor
+    edge_attr: Tensor
+    pos: Tensor | None
+    atom_ptr: Tensor
+    edge_ptr: Tensor
+
+    @classmethod
+    def of(cls, featurized: FeaturizedMolecules) -> ChunkTensors:
+        """The arrays of a featurized chunk as tensors (no copies)."""
+        return cls(
+            x=torch.from_numpy(featurized.x),
+            edge_index=torch.from_numpy(featurized.edge_index),
+            edge_attr=torch.from_numpy(featurized.edge_attr),
+            pos=None if featurized.pos is None else torch.from_numpy(featurized.pos),
+            atom_ptr=pointer(featurized.num_atoms),
+            edge_ptr=pointer(featurized.num_edges),
+        )
 
 
-def _collate(
-    chunk: _ChunkTensors,
+def collate_chunk(
+    chunk: ChunkTensors,
     start: int,
     stop: int,
-    descriptors: Tensor | None,
-    smiles: Sequence[str] | None,
+    graph_tensors: Mapping[str, Tensor] | None = None,
+    graph_lists: Mapping[str, Sequence[object]] | None = None,
 ) -> Batch:
-    """Molecules ``start:stop`` of the chunk as one batch."""
+    """Molecules ``start:stop`` of the chunk as one batch.
+
+    ``graph_tensors`` holds per-molecule tensors ``[M, *]`` (``descriptors``, ``y``, …), of
+    which rows ``start:stop`` enter the batch; ``graph_lists`` holds per-molecule values kept
+    as lists (``smiles``).
+    """
     count = stop - start
     atoms = chunk.atom_ptr[start : stop + 1] - chunk.atom_ptr[start]
     edges = chunk.edge_ptr[start : stop + 1] - chunk.edge_ptr[start]
@@ -69,12 +93,13 @@ def _collate(
         "edge_attr": zeros,
         "rev_edge_index": edges[:-1],
     }
-    if smiles is not None:
-        attributes["smiles"] = list(smiles[start:stop])
-        slices["smiles"], increments["smiles"] = torch.arange(count + 1), None
-    if descriptors is not None:
-        attributes["descriptors"] = descriptors[start:stop]
-        slices["descriptors"], increments["descriptors"] = torch.arange(count + 1), zeros
+    per_graph = torch.arange(count + 1)
+    for key, values in (graph_lists or {}).items():
+        attributes[key] = list(values[start:stop])
+        slices[key], increments[key] = per_graph, None
+    for key, values in (graph_tensors or {}).items():
+        attributes[key] = values[start:stop]
+        slices[key], increments[key] = per_graph, zeros
     if chunk.pos is not None:
         attributes["pos"] = chunk.pos[first_atom:last_atom]
         slices["pos"], increments["pos"] = atoms, zeros
@@ -109,6 +134,8 @@ def molecule_batches(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    chunk = _ChunkTensors(featurized)
+    chunk = ChunkTensors.of(featurized)
+    tensors = {} if descriptors is None else {"descriptors": descriptors}
+    lists = {} if smiles is None else {"smiles": smiles}
     for start in range(0, len(featurized), batch_size):
-        yield _collate(chunk, start, min(start + batch_size, len(featurized)), descriptors, smiles)
+        yield collate_chunk(chunk, start, min(start + batch_size, len(featurized)), tensors, lists)
