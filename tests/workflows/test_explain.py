@@ -207,6 +207,35 @@ def test_an_egnn_on_conformers_is_explained(tmp_path):
     assert frame.attribution.abs().sum() > 0
 
 
+def test_descriptors_from_a_file_are_held_fixed(tmp_path):
+    featurizer = {**FeaturizerConfig().to_dict(), "descriptors": "file", "smiles_column": "smiles"}
+    torch.manual_seed(0)
+    model = build_model(
+        "dmpnn", {"hidden_channels": 16, "ffn_hidden_channels": 16, "descriptor_dim": 2}
+    )
+    model.set_descriptor_scaling(torch.tensor([[0.0, 1.0], [2.0, 5.0]]))
+    trained = TrainedModel(model, Task.create("regression", 1, ["y"]), featurizer=featurizer)
+    save_checkpoint(trained, tmp_path / "model.pt")
+    data = tmp_path / "data.csv"
+    data.write_text("smiles\nc1ccncc1CN\nCCO\n")
+    descriptors = tmp_path / "descriptors.csv"
+    descriptors.write_text("d0,d1\n1.0,3.0\n-2.0,8.0\n")
+    frame = explain_molecules(
+        tmp_path, data, tmp_path / "out", descriptor_file=descriptors, max_images=0
+    )
+    inputs = prediction_inputs(
+        ["c1ccncc1CN", "CCO"], featurizer, 1, np.loadtxt(descriptors, delimiter=",", skiprows=1)
+    )
+    batch = next(inputs.batches(2))
+    baseline = copy.copy(batch)
+    baseline.x = torch.zeros_like(batch.x)
+    ensemble = Ensemble([trained])
+    gap = (predict(ensemble, batch) - predict(ensemble, baseline)).numpy()
+    np.testing.assert_allclose(frame.groupby("row").attribution.sum(), gap, atol=2e-3, rtol=1e-2)
+    with pytest.raises(ValueError, match="trained with descriptors from a file"):
+        explain_molecules(tmp_path, data, tmp_path / "out", max_images=0)
+
+
 def test_prediction_slots_of_a_multiclass_task():
     task = Task.create("multiclass", 2, ["a", "b"], n_classes=3)
     assert prediction_slot(task, None) == ("a_class0", (slice(None), 0, 0))
