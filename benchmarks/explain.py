@@ -1,7 +1,7 @@
 """The nitrogen sanity check of ``gnnkit mol explain``: ROC-AUC of nitrogen atoms against the
 others, per attribution method, for models trained to count nitrogen atoms.
 
-    python benchmarks/explain.py [--epochs 30] [--nci 1000] [--out runs/benchmarks/explain]
+    python benchmarks/explain.py [--epochs 30] [--nci 500] [--out runs/benchmarks/explain]
 
 1. Data: the target of every molecule is its number of nitrogen atoms, a known function of its
    atoms. Two sets that RDKit's wheel ships: the first ``--nci`` NCI molecules
@@ -79,7 +79,7 @@ def gnnkit(*arguments: str) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--nci", type=int, default=1000, help="NCI molecules")
+    parser.add_argument("--nci", type=int, default=500, help="NCI molecules")
     parser.add_argument("--out", type=Path, default=Path("runs/benchmarks/explain"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
