@@ -236,6 +236,30 @@ def test_descriptors_from_a_file_are_held_fixed(tmp_path):
         explain_molecules(tmp_path, data, tmp_path / "out", max_images=0)
 
 
+def test_a_multiclass_model_explains_the_probability_of_the_chosen_class(tmp_path):
+    torch.manual_seed(0)
+    model = build_model(
+        "dmpnn",
+        {"hidden_channels": 16, "ffn_hidden_channels": 16, "out_channels": 6, "aggregation": "sum"},
+    )
+    task = Task.create("multiclass", 2, ["a", "b"], n_classes=3)
+    featurizer = {**FeaturizerConfig().to_dict(), "smiles_column": "smiles"}
+    trained = TrainedModel(model, task, featurizer=featurizer)
+    save_checkpoint(trained, tmp_path / "model.pt")
+    data = tmp_path / "data.csv"
+    data.write_text("smiles\nc1ccncc1CN\nCC(=O)O\n")
+    command = ["mol", "explain", "--model", str(tmp_path), "--data", str(data)]
+    assert main([*command, "--out", str(tmp_path / "out"), "--target", "b_class2"]) == 0
+    frame = pd.read_csv(tmp_path / "out" / "attributions.csv")
+    batch = one_batch(Ensemble([trained]), ["c1ccncc1CN", "CC(=O)O"])
+    baseline = copy.copy(batch)
+    baseline.x = torch.zeros_like(batch.x)
+    probability = [Ensemble([trained]).predict(iter([b])).mean[:, 1, 2] for b in (batch, baseline)]
+    gap = (probability[0] - probability[1]).numpy()
+    np.testing.assert_allclose(frame.groupby("row").attribution.sum(), gap, atol=1e-4, rtol=1e-2)
+    assert np.abs(gap).max() > 0.01  # the check has something to compare
+
+
 def test_prediction_slots_of_a_multiclass_task():
     task = Task.create("multiclass", 2, ["a", "b"], n_classes=3)
     assert prediction_slot(task, None) == ("a_class0", (slice(None), 0, 0))
