@@ -11,6 +11,10 @@ TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
 #: Layers whose output :meth:`gnnkit.train.Ensemble.fingerprints` returns.
 FINGERPRINT_LAYERS: tuple[str, ...] = ("aggregate", "penultimate")
 
+#: Per-atom attribution methods of ``gnnkit mol explain``
+#: (:mod:`gnnkit.workflows.molecules.attribution`).
+ATTRIBUTION_METHODS: tuple[str, ...] = ("integrated-gradients", "saliency", "occlusion")
+
 #: Numeric precisions of molecule inference (:mod:`gnnkit.train.precision`).
 PRECISIONS: tuple[str, ...] = ("fp32", "int8")
 

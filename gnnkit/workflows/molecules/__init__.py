@@ -14,8 +14,10 @@ One module per job: :mod:`~gnnkit.workflows.molecules.config` (the settings),
 :mod:`~gnnkit.workflows.molecules.data` (dataset and splits),
 :mod:`~gnnkit.workflows.molecules.runs` (the run folder and ``run.json``),
 :mod:`~gnnkit.workflows.molecules.train`, :mod:`~gnnkit.workflows.molecules.scoring`,
-:mod:`~gnnkit.workflows.molecules.columns` (prediction columns) and
-:mod:`~gnnkit.workflows.molecules.predict` (predictions and fingerprints).
+:mod:`~gnnkit.workflows.molecules.columns` (prediction columns),
+:mod:`~gnnkit.workflows.molecules.predict` (predictions and fingerprints),
+:mod:`~gnnkit.workflows.molecules.attribution` (per-atom attributions, by Captum) and
+:mod:`~gnnkit.workflows.molecules.explain` (``attributions.csv`` and pictures).
 """
 
 from gnnkit.lazy import lazy_exports
@@ -23,12 +25,14 @@ from gnnkit.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     globals(),
     {
+        ".attribution": ("atom_attributions", "repeat_molecule_batch"),
         ".columns": (
             "MODELS_USED",
             "add_prediction_columns",
             "output_name",
             "prediction_column_names",
             "prediction_columns",
+            "prediction_slot",
         ),
         ".config": (
             "MODEL_FIELDS",
@@ -44,6 +48,7 @@ __getattr__, __dir__, __all__ = lazy_exports(
             "rows_split",
             "split_parts",
         ),
+        ".explain": ("draw_attributions", "explain_molecules"),
         ".predict": (
             "check_molecule_model",
             "featurize_for_prediction",

@@ -76,3 +76,21 @@ def add_prediction_columns(
         filled[positions] = values
         out[name] = filled
     return out
+
+
+def prediction_slot(task: Task, column: str | None) -> tuple[str, tuple[slice | int, ...]]:
+    """The prediction column ``column`` (as :func:`prediction_column_names` names it beside no
+    input columns; ``None``: the first) and its index into a ``[B, T]`` or ``[B, T, C]``
+    prediction.
+
+    Raises:
+        ValueError: ``column`` is not a prediction of ``task``; the message lists those that are.
+    """
+    slots = dict(_prediction_slots(task))
+    column = column or next(iter(slots))
+    if column not in slots:
+        raise ValueError(
+            f"--target {column!r} is not a prediction of this model; choose one of "
+            f"{', '.join(slots)}"
+        )
+    return column, slots[column]
