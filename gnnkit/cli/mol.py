@@ -23,7 +23,7 @@ from gnnkit.workflows.molecules.config import MOLECULE_MODELS, TASKS, MoleculeTr
 from gnnkit.workflows.screen.config import ENGINES, ScreenConfig
 
 #: Training settings that ``mol train`` derives from its own options.
-TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "id_key")
+TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "class_names", "id_key")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -311,6 +311,7 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
             task=TASKS[args.task],
             task_names=None,
             n_classes=None,
+            class_names=None,
             id_key="smiles",
             warmup_epochs=min(args.warmup_epochs, args.epochs),
         ),

@@ -97,7 +97,10 @@ def _train_one(
     task = TASKS[config.task]
     n_tasks = len(dataset.task_names)
     n_classes = config.train.n_classes
-    if task == "multiclass" and n_classes is None:
+    class_names = dataset.class_names
+    if class_names is not None:
+        n_classes = len(class_names)
+    elif task == "multiclass" and n_classes is None:
         n_classes = int(np.nanmax(dataset.y.numpy())) + 1
     uses_descriptors = config.descriptors is not None or config.descriptor_file is not None
     descriptor_dim = dataset.descriptors.size(1) if uses_descriptors else 0
@@ -116,7 +119,11 @@ def _train_one(
     # A fold or member that had not started when a resumed run stopped starts afresh.
     resume = config.train.resume and (out_dir / CHECKPOINT_DIR / LAST_CHECKPOINT).is_file()
     train_config = replace(
-        config.train, task_names=dataset.task_names, n_classes=n_classes, resume=resume
+        config.train,
+        task_names=dataset.task_names,
+        n_classes=n_classes,
+        class_names=class_names,
+        resume=resume,
     )
     result = fit(
         model,
