@@ -52,7 +52,8 @@ def write_invalid_rows(
         writer.writerows((r.row, r.line, r.smiles, r.reason) for r in rows)
 
 
-def _file_digest(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file's bytes, as hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -148,7 +149,7 @@ class MoleculeCSVDataset(InMemoryDataset):
         self.workers = workers
         self.settings = {
             "format": CACHE_FORMAT,
-            "file_sha256": _file_digest(self.path),
+            "file_sha256": file_sha256(self.path),
             "smiles_column": smiles_column,
             "target_columns": self.table.task_names,
             "class_names": self.table.class_names,
@@ -156,7 +157,7 @@ class MoleculeCSVDataset(InMemoryDataset):
             "featurizer": self.featurizer_config.to_dict(),
             **descriptor_record(descriptors),
             "descriptor_file_sha256": (
-                _file_digest(self.descriptor_file) if self.descriptor_file else None
+                file_sha256(self.descriptor_file) if self.descriptor_file else None
             ),
         }
         key = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()
