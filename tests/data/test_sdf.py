@@ -11,7 +11,7 @@ import pytest
 from rdkit import Chem
 
 from gnnkit.data.molecules.lines import DataFileError
-from gnnkit.data.molecules.sdf import read_mol_block, sd_records
+from gnnkit.data.molecules.sdf import read_mol_block, sd_property_names, sd_records
 from gnnkit.data.molecules.stream import READ_ERROR, MoleculeStream
 from gnnkit.data.molecules.table import parse_class_labels, read_molecule_table
 
@@ -116,21 +116,17 @@ def test_stream_matches_the_table_and_carries_read_errors(sd_file, tmp_path):
     packed.write_bytes(gzip.compress(sd_file.read_bytes()))
     table = read_molecule_table(packed, target_columns=[])
     stream = MoleculeStream(packed, chunk_size=3)
-    assert stream.input_columns == ["name", "SOL", "logS"]  # the first record's properties
+    assert stream.input_columns == ["name", "SOL", "logS", "note"]  # all, as the table has
+    assert sd_property_names(sd_file) == ["SOL", "logS", "note"]
     chunks = list(stream)
     assert [len(c) for c in chunks] == [3, 3, 1]
     whole = pd.concat(chunks, ignore_index=True)
     assert whole.smiles.tolist() == table.smiles and whole.line.tolist() == table.lines
     assert whole[READ_ERROR].tolist()[:5] == [""] * 5
     assert whole[READ_ERROR][5] == table.read_errors[5]
-
-
-def test_stream_warns_of_properties_the_first_record_lacks(sd_file, capsys):
-    list(MoleculeStream(sd_file))
-    assert (
-        f"warning: {sd_file}: record 1 (line {list(sd_records(sd_file))[1].line}) has "
-        "properties that the first record lacks ('note')"
-    ) in capsys.readouterr().err
+    pd.testing.assert_frame_equal(
+        whole[["smiles", "name", "SOL", "logS", "note"]], table.frame, check_dtype=False
+    )
 
 
 def test_truncated_and_empty_sd_files(sd_file, tmp_path):

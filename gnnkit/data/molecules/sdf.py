@@ -26,8 +26,10 @@ models read (the EGNN embeds its own ETKDG conformer from the SMILES).
 from __future__ import annotations
 
 import contextlib
+import gzip
 import io
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +44,8 @@ SD_COLUMNS = ("smiles", "name")
 RECORD_END = "$$$$"
 BLOCK_END = "M  END"
 _TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*")
+#: A data header line (``> <NAME>`` or ``>  25  <NAME>  (3)``) at the start of a line.
+_DATA_HEADER = re.compile(rb"^>[^\n<]*<([^>\n]*)>", re.MULTILINE)
 
 
 def is_sd_file(path: str | Path) -> bool:
@@ -163,3 +167,24 @@ def sd_records(path: str | Path) -> Iterator[SDRecord]:
             lines.append(text)
     if any(line.strip() for line in lines):
         yield _record(index, start, lines)
+
+
+def sd_property_names(path: str | Path, block_size: int = 1 << 22) -> list[str]:
+    """Every property name of an SD file, in the order of first appearance, from one quick
+    pass over its data header lines (no molecule is parsed). A file that cannot be read to its
+    end gives the names read before: the reader that follows reports the error."""
+    path = Path(path)
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    names: dict[str, None] = {}
+    rest = b""
+    unreadable = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
+    with contextlib.suppress(*unreadable), opener(path, "rb") as handle:
+        for block in iter(lambda: handle.read(block_size), b""):
+            text = rest + block
+            cut = text.rfind(b"\n") + 1
+            rest = text[cut:]
+            for match in _DATA_HEADER.finditer(text, 0, cut):
+                names.setdefault(match.group(1).decode("utf-8", "replace"), None)
+    for match in _DATA_HEADER.finditer(rest):
+        names.setdefault(match.group(1).decode("utf-8", "replace"), None)
+    return list(names)

@@ -19,16 +19,16 @@ damaged) is a :class:`~gnnkit.data.molecules.table.DataFileError` naming the lin
 a last chunk of the rows before it.
 
 An SD file's chunks have ``smiles`` (canonical, from the record's molecule; ``""`` when RDKit
-cannot read it), ``name`` (the title) and the properties of its first record, which stand for a
-header line: a property that only later records carry is left out, with a warning on stderr.
-They also have a :data:`READ_ERROR` column (not among :attr:`MoleculeStream.input_columns`):
-why RDKit could not read the record's molecule, ``""`` when it could.
+cannot read it), ``name`` (the title) and every property of the file (found by a quick first
+pass over its data header lines, :func:`~gnnkit.data.molecules.sdf.sd_property_names`; ``""``
+in records without it), as the whole-file reader gives them. They also have a
+:data:`READ_ERROR` column (not among :attr:`MoleculeStream.input_columns`): why RDKit could not
+read the record's molecule, ``""`` when it could.
 """
 
 from __future__ import annotations
 
 import csv
-import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
@@ -36,7 +36,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gnnkit.data.molecules.sdf import SD_COLUMNS, is_sd_file, property_column, sd_records
+from gnnkit.data.molecules.sdf import (
+    SD_COLUMNS,
+    is_sd_file,
+    property_column,
+    sd_property_names,
+    sd_records,
+)
 from gnnkit.data.molecules.table import (
     DataFileError,
     _separator,
@@ -103,14 +109,13 @@ class MoleculeStream:
     def _read_header(self) -> list[str]:
         """The column names: a CSV/TSV's header line; a ``.smi`` file's :data:`SMI_COLUMNS`,
         after reading its line 1 (so that a file that is not text fails here, not midway); an
-        SD file's :data:`~gnnkit.data.molecules.sdf.SD_COLUMNS` and the properties of its first
-        record."""
+        SD file's :data:`~gnnkit.data.molecules.sdf.SD_COLUMNS` and its properties (after
+        reading its first record)."""
         if self.sd:
             with closing(sd_records(self.path)) as records:
-                first = next(records, None)
-            if first is None:
-                raise DataFileError(f"{self.path}: the file holds no SD records")
-            self._properties = list(first.properties)
+                if next(records, None) is None:
+                    raise DataFileError(f"{self.path}: the file holds no SD records")
+            self._properties = sd_property_names(self.path)
             return [*SD_COLUMNS, *map(property_column, self._properties)]
         with closing(text_lines(self.path)) as text:
             if self.separator is None:
@@ -121,27 +126,11 @@ class MoleculeStream:
             raise DataFileError(f"{self.path}: the file is empty (no header line)")
         return [name.strip() for name in header]
 
-    def _sd_records(self) -> Iterator[tuple[int, list[str], str]]:
-        """``(line, fields, read error)`` of every SD record; warns once of a property that
-        the first record does not carry."""
-        known = set(self._properties)
-        warned = False
-        for record in sd_records(self.path):
-            extra = [name for name in record.properties if name not in known]
-            if extra and not warned:
-                print(
-                    f"warning: {self.path}: record {record.index} (line {record.line}) has "
-                    f"properties that the first record lacks ({', '.join(map(repr, extra))}); "
-                    "the first record's properties are the columns, so these are left out",
-                    file=sys.stderr,
-                )
-                warned = True
-            yield record.line, record.fields(self._properties), record.error
-
     def _rows(self) -> Iterator[tuple[int, list[str], str]]:
         """``(line, fields, read error)`` of every data row."""
         if self.sd:
-            yield from self._sd_records()
+            for record in sd_records(self.path):
+                yield record.line, record.fields(self._properties), record.error
             return
         with closing(text_lines(self.path)) as text:
             for line, fields in self._records(text):
