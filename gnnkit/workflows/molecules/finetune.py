@@ -214,6 +214,16 @@ def initialise(model: nn.Module, source: InitSource, config: MoleculeTrainConfig
         own[key].shape != state[key].shape for key in own if key.startswith(f"{output}.")
     )
     copied = {k: v for k, v in state.items() if not (rebuilt and k.startswith(f"{output}."))}
+    misfits = [
+        f"{key} {list(value.shape)} there, {list(own[key].shape)} here"
+        for key, value in copied.items()
+        if own[key].shape != value.shape
+    ]
+    if misfits:  # e.g. a descriptor file with another number of columns
+        raise ValueError(
+            f"cannot fine-tune from {source.path}: its weights do not fit this run's model "
+            f"({'; '.join(misfits)}); are the molecule descriptors the same?"
+        )
     model.load_state_dict(copied, strict=not rebuilt)
     freeze(model, config.freeze_encoder, config.freeze_ffn_layers)
     return {**source.record(config), "output_layer_rebuilt": rebuilt}
