@@ -165,7 +165,7 @@ class MoleculeCSVDataset(InMemoryDataset):
         super().__init__(str(root / f"{self.path.stem}-{key[:16]}"), log=False)
         self.data, self.slices, self.invalid_rows = self._load()
         if verbose and self.invalid_rows:
-            why = "whose SMILES (or SD record) RDKit rejects"
+            why = "whose SMILES RDKit rejects"
             if self.featurizer_config.conformers:
                 why += " or whose molecule ETKDG cannot embed"
             print(
