@@ -10,10 +10,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from torch import nn
 
 from gnnkit.cli.main import main
-from gnnkit.train import TrainConfig, load_model
+from gnnkit.models import build_model
+from gnnkit.train import Task, TrainConfig, TrainedModel, load_model
 from gnnkit.workflows.molecules import MoleculeTrainConfig, train_molecules
+from gnnkit.workflows.molecules.finetune import InitSource, freeze, initialise
 
 SMALL = ["--hidden", "16", "--ffn-hidden", "16", "--batch-size", "16", "--progress", "none"]
 SMILES = [
@@ -170,3 +173,29 @@ def test_resume_keeps_the_source(source, data, tmp_path, capsys):
     assert train(data["one"], out, "--resume") == 1
     err = capsys.readouterr().err
     assert f"cannot resume {out}: it was trained with init from {source / 'model.pt'}" in err
+
+
+@pytest.mark.parametrize(("task", "rebuilt"), [("regression", False), ("classification", True)])
+def test_output_layer_is_rebuilt_when_the_task_kind_changes(task, rebuilt):
+    hparams = {"atom_dim": 72, "bond_dim": 14, "hidden_channels": 8, "ffn_hidden_channels": 8}
+    torch.manual_seed(0)
+    trained = TrainedModel(build_model("dmpnn", hparams), Task.create("regression", 1))
+    source = InitSource(Path("source.pt"), "0" * 64, trained)
+    torch.manual_seed(1)
+    model = build_model("dmpnn", hparams)
+    fresh = model.head[-1].weight.clone()
+    config = MoleculeTrainConfig(task=task, init_from="source.pt", freeze_ffn_layers=1)
+    record = initialise(model, source, config)
+    assert record["output_layer_rebuilt"] is rebuilt
+    expected = fresh if rebuilt else trained.model.head[-1].weight
+    assert torch.equal(model.head[-1].weight, expected)
+    assert torch.equal(model.encoder.W_h.weight, trained.model.encoder.W_h.weight)
+    assert [p.requires_grad for p in model.head.parameters()] == [False, False, True, True]
+
+
+def test_freezing_batch_normalisation_is_refused():
+    model = nn.Module()
+    model.encoder = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    model.head = nn.Sequential(nn.Linear(2, 1))
+    with pytest.raises(ValueError, match="cannot freeze a part holding batch normalisation"):
+        freeze(model, encoder=True, ffn_layers=0)
