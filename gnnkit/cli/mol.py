@@ -29,7 +29,7 @@ from gnnkit.workflows.molecules.config import MOLECULE_MODELS, TASKS, MoleculeTr
 from gnnkit.workflows.screen.config import ENGINES, ScreenConfig
 
 #: Training settings that ``mol train`` derives from its own options.
-TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "id_key")
+TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "class_names", "id_key")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -67,7 +67,8 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
     data = parser.add_argument_group("data")
     data.add_argument(
         "--data",
-        help="CSV/TSV/.smi file, or esol, freesolv, lipophilicity, bbbp, tox21, hiv, chembl",
+        help="CSV/TSV/.smi/.sdf file (optionally .gz), or esol, freesolv, lipophilicity, bbbp, "
+        "tox21, hiv, chembl; an SD file's properties are its columns",
     )
     data.add_argument("--smiles-column", help="SMILES column (default: 'smiles' or the first)")
     data.add_argument("--target-columns", nargs="+", help="target columns (default: all others)")
@@ -130,6 +131,27 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--descriptors-file", help="numeric CSV of molecule descriptors, one row per data row"
     )
     model.add_argument("--atom-features", choices=["v2", "rich"], default="v2")
+    tuning = parser.add_argument_group("fine-tuning")
+    tuning.add_argument(
+        "--init-from",
+        metavar="RUN",
+        help="start from the weights of a trained run (its folder, the first model of an "
+        "ensemble or of folds, or a model.pt); its featurizer and descriptors must match this "
+        "run's, and options of the architecture left at their defaults take its values; the "
+        "output layer is rebuilt when the number of tasks or the task kind differs",
+    )
+    tuning.add_argument(
+        "--freeze-encoder",
+        action="store_true",
+        help="keep the message-passing weights of --init-from as they are",
+    )
+    tuning.add_argument(
+        "--freeze-ffn-layers",
+        type=non_negative_int,
+        default=0,
+        metavar="K",
+        help="keep the first K layers of the FFN head of --init-from as they are",
+    )
     add_config_arguments(parser, exclude=TRAIN_FIELDS_SET_HERE, defaults={"patience": None})
     parser.add_argument("--out", default="runs/mol", help="output folder")
     set_handler(parser, run_train)
@@ -148,7 +170,9 @@ def _add_model_input_arguments(
     parser.add_argument(
         "--model", required=True, help="a run folder (one model, an ensemble or folds)"
     )
-    parser.add_argument(data_option, required=True, help="CSV/TSV/.smi file of molecules")
+    parser.add_argument(
+        data_option, required=True, help="CSV/TSV/.smi/.sdf file of molecules (optionally .gz)"
+    )
     parser.add_argument("--smiles-column", help="SMILES column (default: as in training)")
     if descriptor_file:
         parser.add_argument(
@@ -234,8 +258,8 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
         "screen",
         help="rank a molecule library (any size) by a trained model; keep the top K",
         description=(
-            "Stream --library (.smi, .csv, .tsv, optionally .gz; never read whole) through the "
-            "model or ensemble and write the best --top molecules to --out: rank, row, smiles, "
+            "Stream --library (.smi, .csv, .tsv, .sdf, optionally .gz; never read whole) through "
+            "the model or ensemble and write the best --top molecules to --out: rank, row, smiles, "
             "the library's other columns, the predictions (with _std columns for an ensemble), "
             "and the Tanimoto similarity (Morgan, radius 2, 2048 bits) of each hit to its "
             "nearest training molecule. On a CPU, by default, one process per core each "
@@ -362,11 +386,15 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         atom_features=args.atom_features,
         workers=args.workers,
         ensemble=args.ensemble,
+        init_from=args.init_from,
+        freeze_encoder=args.freeze_encoder,
+        freeze_ffn_layers=args.freeze_ffn_layers,
         train=config_from_arguments(
             args,
             task=TASKS[args.task],
             task_names=None,
             n_classes=None,
+            class_names=None,
             id_key="smiles",
             warmup_epochs=min(args.warmup_epochs, args.epochs),
         ),

@@ -44,7 +44,8 @@ def predictions_frame(
     """A table with ``id`` and, per task ``t``: ``t_target`` and ``t_pred`` (the un-scaled
     value, the probability of class 1, or the most probable class), plus ``t_prob_k`` per
     class ``k`` for multiclass tasks; with ``std`` (an ensemble's spread) also ``t_std``, or
-    ``t_prob_k_std`` per class.
+    ``t_prob_k_std`` per class. Classes with text labels (``task.class_names``) are named by
+    them: in ``t_target``, ``t_pred`` and ``t_prob_<label>``.
 
     Args:
         preds: ``[B, T]`` or ``[B, T, C]`` from :meth:`~gnnkit.train.TrainedModel.predict`.
@@ -55,11 +56,19 @@ def predictions_frame(
     for t, name in enumerate(task.names):
         columns[f"{name}_target"] = target[:, t].tolist()
         if task.kind == "multiclass":
-            columns[f"{name}_pred"] = preds[:, t].argmax(dim=-1).tolist()
+            predicted = preds[:, t].argmax(dim=-1).tolist()
+            columns[f"{name}_pred"] = predicted
+            if task.class_names is not None:
+                columns[f"{name}_target"] = [
+                    None if math.isnan(y) else task.class_label(int(y))
+                    for y in columns[f"{name}_target"]
+                ]
+                columns[f"{name}_pred"] = [task.class_label(k) for k in predicted]
             for k in range(task.n_classes):
-                columns[f"{name}_prob_{k}"] = preds[:, t, k].tolist()
+                label = task.class_label(k)
+                columns[f"{name}_prob_{label}"] = preds[:, t, k].tolist()
                 if std is not None:
-                    columns[f"{name}_prob_{k}_std"] = std[:, t, k].tolist()
+                    columns[f"{name}_prob_{label}_std"] = std[:, t, k].tolist()
         else:
             columns[f"{name}_pred"] = preds[:, t].tolist()
             if std is not None:

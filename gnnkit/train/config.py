@@ -32,6 +32,9 @@ class TrainConfig:
         task: ``"regression"``, ``"binary"`` or ``"multiclass"``.
         task_names: one name per target column (default ``task0, task1, …``).
         n_classes: classes of a multiclass task (default: largest label in the data + 1).
+        class_names: the text label of each class of a multiclass task, in class order (the
+            targets hold class indices); stored with the model, and predictions name the
+            classes by them.
         class_balance: weight the classes of each task so that they count equally in the loss
             (see :func:`~gnnkit.train.tasks.balanced_class_weights`).
     Optimisation (chemprop's defaults):
@@ -64,6 +67,7 @@ class TrainConfig:
     task: TaskKind = "regression"
     task_names: list[str] | None = None
     n_classes: int | None = None
+    class_names: list[str] | None = None
     class_balance: bool = False
     epochs: int = 50
     batch_size: int = 64
@@ -108,6 +112,13 @@ class TrainConfig:
             raise ValueError("class_balance applies to binary and multiclass tasks")
         if self.n_classes is not None and (self.task != "multiclass" or self.n_classes < 2):
             raise ValueError("n_classes is set only for multiclass tasks, and to at least 2")
+        if self.class_names is not None:
+            if self.task != "multiclass" or len(set(self.class_names)) < 2:
+                raise ValueError("class_names is set only for multiclass tasks, to 2 or more names")
+            if self.n_classes is not None and self.n_classes != len(self.class_names):
+                raise ValueError(
+                    f"n_classes={self.n_classes} but {len(self.class_names)} class_names given"
+                )
         valid = ("loss", *metric_names(self.task))
         if self.monitor_name not in valid:
             raise ValueError(

@@ -127,7 +127,9 @@ class GraphTaskModule(L.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         config = self.config
-        optimizer = torch.optim.Adam(self.model.parameters(), lr=config.max_lr)
+        # Frozen weights (requires_grad False, e.g. a fine-tuned encoder) are left out.
+        trainable = [p for p in self.model.parameters() if p.requires_grad]
+        optimizer = torch.optim.Adam(trainable, lr=config.max_lr)
         total_steps = int(self.trainer.estimated_stepping_batches)
         steps_per_epoch = total_steps / self.trainer.max_epochs
         scheduler = warmup_decay_scheduler(

@@ -35,11 +35,14 @@ class Task:
         kind: ``"regression"``, ``"binary"`` or ``"multiclass"``.
         names: one name per task (column names in predictions and per-task metrics).
         n_classes: classes per task (2 for binary, 1 for regression).
+        class_names: for a multiclass task with text labels, the label of each class (class
+            ``k`` is ``class_names[k]``, shared by all tasks); ``None`` for integer labels.
     """
 
     kind: TaskKind
     names: tuple[str, ...]
     n_classes: int = 1
+    class_names: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in TASK_KINDS:
@@ -53,17 +56,35 @@ class Task:
             raise ValueError(f"a {self.kind} task has n_classes={expected}, got {self.n_classes}")
         if self.kind == "multiclass" and self.n_classes < 2:
             raise ValueError(f"a multiclass task needs n_classes >= 2, got {self.n_classes}")
+        if self.class_names is not None:
+            names = self.class_names
+            if self.kind != "multiclass" or len(names) != self.n_classes:
+                raise ValueError(
+                    f"class names are given for the {self.n_classes} classes of a multiclass "
+                    f"task, got {list(names)!r} for a {self.kind} task"
+                )
+            if len(set(names)) != len(names):
+                raise ValueError(f"class names must be distinct, got {list(names)!r}")
 
     @classmethod
     def create(
-        cls, kind: TaskKind, n_tasks: int, names: Sequence[str] | None = None, n_classes: int = 2
+        cls,
+        kind: TaskKind,
+        n_tasks: int,
+        names: Sequence[str] | None = None,
+        n_classes: int = 2,
+        class_names: Sequence[str] | None = None,
     ) -> Task:
-        """A task with default names ``task0, task1, …`` unless ``names`` are given."""
+        """A task with default names ``task0, task1, …`` unless ``names`` are given; with
+        ``class_names`` (multiclass) one class per name."""
         names = tuple(names) if names is not None else tuple(f"task{t}" for t in range(n_tasks))
         if len(names) != n_tasks:
             raise ValueError(f"{len(names)} task names given for {n_tasks} tasks: {names!r}")
+        if class_names is not None:
+            n_classes = len(class_names)
         classes = {"regression": 1, "binary": 2}.get(kind, n_classes)
-        return cls(kind, names, classes)
+        labels = tuple(class_names) if class_names is not None else None
+        return cls(kind, names, classes, labels)
 
     @property
     def n_tasks(self) -> int:
@@ -149,12 +170,26 @@ class Task:
             weight = weight * class_weight.gather(1, classes.t()).t()
         return (weight * self.element_loss(output, filled)).sum(), weight.sum()
 
+    def class_label(self, k: int) -> str:
+        """The name of class ``k``: its text label, else the number ``k``."""
+        return self.class_names[k] if self.class_names is not None else str(k)
+
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "names": list(self.names), "n_classes": self.n_classes}
+        """Plain data (``class_names`` only when the classes have names)."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "names": list(self.names),
+            "n_classes": self.n_classes,
+        }
+        if self.class_names is not None:
+            out["class_names"] = list(self.class_names)
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
-        return cls(data["kind"], tuple(data["names"]), int(data["n_classes"]))
+        labels = data.get("class_names")
+        classes = tuple(labels) if labels is not None else None
+        return cls(data["kind"], tuple(data["names"]), int(data["n_classes"]), classes)
 
 
 def balanced_class_weights(task: Task, y: Tensor) -> Tensor:

@@ -174,7 +174,9 @@ def make_task(config: TrainConfig, splits: dict[str, Sequence[Data]]) -> Task:
     if config.task == "multiclass" and config.n_classes is None:
         labels = torch.cat([y[~torch.isnan(y)] for y in targets.values()])
         n_classes = max(int(labels.max().item()) + 1, 2) if labels.numel() else 2
-    task = Task.create(config.task, counts["train"], config.task_names, n_classes)
+    task = Task.create(
+        config.task, counts["train"], config.task_names, n_classes, config.class_names
+    )
     for name, y in targets.items():
         task.check_targets(y, f"the {name} split")
     return task
@@ -320,6 +322,7 @@ def fit(
     *,
     featurizer: dict[str, Any] | None = None,
     callbacks: Sequence[L.Callback] = (),
+    extra_metrics: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Train ``model`` on ``train``, select it on ``val``, score it on every split and write the
     run's artefacts to ``out_dir`` (see the module docstring).
@@ -332,6 +335,8 @@ def fit(
         out_dir: output folder; must not hold another run unless ``config.resume``.
         featurizer: settings that made the graphs (plain data), stored in ``model.pt``.
         callbacks: extra Lightning callbacks.
+        extra_metrics: plain data added to ``metrics.json`` (e.g. where the initial weights
+            came from).
 
     Returns:
         A :class:`TrainResult` holding the best validation model.
@@ -371,6 +376,7 @@ def fit(
     metrics = {
         "task": task.kind,
         "tasks": list(task.names),
+        **({"class_names": list(task.class_names)} if task.class_names else {}),
         "monitor": best.monitor,
         "best_epoch": int(best_state["epoch"]) + 1,
         "splits": {name: len(graphs) for name, graphs in splits.items()},
@@ -379,6 +385,7 @@ def fit(
         "train_seconds": seconds,
         "train_samples_per_second": len(train) * epochs / seconds if seconds > 0 else None,
         "seed": config.seed,
+        **(extra_metrics or {}),
     }
     other_plot = "roc" if task.kind == "regression" else "parity"
     files = {key: out_dir / name for key, name in FILES.items() if key != other_plot}

@@ -81,9 +81,9 @@ def test_smiles_column_choice_and_errors(files, tmp_path):
     (tmp_path / "empty.csv").write_text("")
     with pytest.raises(DataFileError, match="empty"):
         MoleculeStream(tmp_path / "empty.csv")
-    (tmp_path / "m.sdf").write_text(CSV)
+    (tmp_path / "m.xyz").write_text(CSV)
     with pytest.raises(DataFileError, match="unknown file type"):
-        MoleculeStream(tmp_path / "m.sdf")
+        MoleculeStream(tmp_path / "m.xyz")
     reserved = MoleculeStream(files["m.csv"], reserved=["name"])
     assert reserved.columns == ["row", "line", "smiles", "name_input", "row_input"]
 

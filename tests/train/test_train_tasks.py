@@ -127,3 +127,17 @@ def test_scheduler_drives_the_optimiser_rate() -> None:
         warmup_decay_scheduler(
             optimizer, warmup_steps=0, total_steps=1, init_lr=1, max_lr=2, final_lr=1
         )
+
+
+def test_class_names_round_trip_and_are_checked():
+    task = Task.create("multiclass", 2, ["a", "b"], class_names=["low", "mid", "high"])
+    assert task.n_classes == 3 and task.class_label(2) == "high"
+    assert task.to_dict()["class_names"] == ["low", "mid", "high"]
+    assert Task.from_dict(task.to_dict()) == task
+    plain = Task.create("multiclass", 1, n_classes=3)
+    assert "class_names" not in plain.to_dict() and plain.class_label(2) == "2"
+    assert Task.from_dict({"kind": "multiclass", "names": ["task0"], "n_classes": 3}) == plain
+    with pytest.raises(ValueError, match="class names are given for the 1 classes"):
+        Task("regression", ("t",), 1, ("x",))
+    with pytest.raises(ValueError, match="class names must be distinct"):
+        Task("multiclass", ("t",), 2, ("x", "x"))

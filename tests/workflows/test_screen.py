@@ -425,10 +425,25 @@ def test_bad_settings_are_clear_errors(single, tmp_path, library):
         screen_library(tmp_path / "file", library["csv"], tmp_path / "h.csv")
 
 
+def sd_library(csv: Path, path: Path) -> Path:
+    """The molecules of ``csv`` as an SD file (titles from ``id``), each SMILES RDKit rejects
+    a record holding a carbon with five bonds."""
+    with rdBase.BlockLogs(), Chem.SDWriter(str(path)) as writer:
+        for name, text in pd.read_csv(csv)[["id", "smiles"]].itertuples(index=False):
+            mol = Chem.MolFromSmiles(text)
+            if mol is None:
+                mol = Chem.MolFromSmiles("C(C)(C)(C)(C)C", sanitize=False)
+                mol.UpdatePropertyCache(strict=False)
+            mol.SetProp("_Name", name)
+            writer.write(mol)
+    return path
+
+
 def test_ray_engine_gives_the_local_hits(run, library, tmp_path):
     ray = pytest.importorskip("ray")
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     cut = truncated_gzip(library["csv"], 121, tmp_path / "cut.csv.gz")
+    sd = sd_library(library["csv"], tmp_path / "lib.sdf")
     try:
         settings = {"top_k": 10, "max_train_similarity": 0.6, "chunk_size": 60, **QUIET}
         local = screen_library(
@@ -444,8 +459,22 @@ def test_ray_engine_gives_the_local_hits(run, library, tmp_path):
             config = ScreenConfig(engine=engine, **settings)
             with pytest.raises(DataFileError, match=re.escape(f"{cut}: {CUT}")):
                 screen_library(run, cut, tmp_path / f"cut_{engine}.csv", config)
+            screen_library(run, sd, tmp_path / f"sd_{engine}.csv", config)
     finally:
         ray.shutdown()
+    assert (tmp_path / "sd_ray.csv").read_text() == (tmp_path / "sd_local.csv").read_text()
+    sd_invalid = pd.read_csv(tmp_path / "sd_ray.invalid.csv", keep_default_na=False)
+    assert sd_invalid.row.tolist() == [p for p, _, _ in INVALID] and set(sd_invalid.smiles) == {""}
+    assert sd_invalid.reason[0].endswith(
+        "Explicit valence for atom # 0 C, 5, is greater than permitted"
+    )
+    assert (tmp_path / "sd_ray.invalid.csv").read_text() == (
+        tmp_path / "sd_local.invalid.csv"
+    ).read_text()
+    sd_hits = pd.read_csv(tmp_path / "sd_local.csv")
+    assert list(sd_hits.columns[:4]) == ["rank", "row", "smiles", "name"]
+    csv_hits = pd.read_csv(tmp_path / "local.csv")  # the same molecules, ranked alike
+    assert sd_hits.name.tolist() == [f"mol{row}" for row in csv_hits.row]
     pd.testing.assert_frame_equal(distributed.hits, local.hits)
     assert (tmp_path / "ray.csv").read_text() == (tmp_path / "local.csv").read_text()
     assert (tmp_path / "ray.invalid.csv").read_text() == (

@@ -1,4 +1,5 @@
-"""``MoleculeCSVDataset``: a table of SMILES and targets as a cached PyG ``InMemoryDataset``."""
+"""``MoleculeCSVDataset``: a table of SMILES (or SD file) and targets as a cached PyG
+``InMemoryDataset``."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,20 +35,9 @@ from gnnkit.data.molecules.featurizer import (
     reverse_edges,
 )
 from gnnkit.data.molecules.graph import MoleculeGraph
-from gnnkit.data.molecules.table import DataFileError, read_molecule_table
+from gnnkit.data.molecules.table import DataFileError, InvalidRow, read_molecule_table
 
 CACHE_FORMAT = 1
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidRow:
-    """A row that could not be featurized (RDKit rejected its SMILES, or ETKDG could not embed
-    the molecule when conformers are asked for): 0-based data row, file line, SMILES, reason."""
-
-    row: int
-    line: int
-    smiles: str
-    reason: str
 
 
 def write_invalid_rows(
@@ -63,7 +52,8 @@ def write_invalid_rows(
         writer.writerows((r.row, r.line, r.smiles, r.reason) for r in rows)
 
 
-def _file_digest(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """The SHA-256 of the file's bytes, as hex."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -95,7 +85,8 @@ class MoleculeCSVDataset(InMemoryDataset):
     (``"error"``); see :mod:`~gnnkit.data.molecules.duplicates`.
 
     Args:
-        path: the data file (``.csv``, ``.tsv``, ``.smi``, optionally ``.gz``).
+        path: the data file (``.csv``, ``.tsv``, ``.smi``, ``.sdf``, optionally ``.gz``; see
+            :func:`~gnnkit.data.molecules.table.read_molecule_table`).
         smiles_column: the SMILES column (default: a column named like ``smiles``, else the
             first).
         target_columns: target columns (default: all other columns); ``[]`` for none.
@@ -109,6 +100,9 @@ class MoleculeCSVDataset(InMemoryDataset):
         verbose: report skipped rows (and duplicate molecules) on stderr.
         deduplicate: ``None`` (do not look for duplicate molecules) or one of
             :data:`~gnnkit.choices.DEDUPLICATE_MODES`.
+        class_labels: targets may be text class labels (multiclass; see
+            :func:`~gnnkit.data.molecules.table.parse_class_labels`), whose names are then
+            :attr:`class_names`.
 
     Attributes:
         molecule_keys: with ``deduplicate``, the canonical SMILES of every graph (in dataset
@@ -129,6 +123,7 @@ class MoleculeCSVDataset(InMemoryDataset):
         workers: int = 1,
         verbose: bool = True,
         deduplicate: str | None = None,
+        class_labels: bool = False,
     ) -> None:
         if deduplicate is not None and deduplicate not in DEDUPLICATE_MODES:
             raise ValueError(
@@ -144,6 +139,7 @@ class MoleculeCSVDataset(InMemoryDataset):
             smiles_column=smiles_column,
             target_columns=target_columns,
             weight_column=weight_column,
+            class_labels=class_labels,
         )
         self.featurizer_config = featurizer or FeaturizerConfig()
         if descriptors is not None and descriptor_file is not None:
@@ -153,14 +149,15 @@ class MoleculeCSVDataset(InMemoryDataset):
         self.workers = workers
         self.settings = {
             "format": CACHE_FORMAT,
-            "file_sha256": _file_digest(self.path),
+            "file_sha256": file_sha256(self.path),
             "smiles_column": smiles_column,
             "target_columns": self.table.task_names,
+            "class_names": self.table.class_names,
             "weight_column": weight_column,
             "featurizer": self.featurizer_config.to_dict(),
             **descriptor_record(descriptors),
             "descriptor_file_sha256": (
-                _file_digest(self.descriptor_file) if self.descriptor_file else None
+                file_sha256(self.descriptor_file) if self.descriptor_file else None
             ),
         }
         key = hashlib.sha256(json.dumps(self.settings, sort_keys=True).encode()).hexdigest()
@@ -228,6 +225,11 @@ class MoleculeCSVDataset(InMemoryDataset):
         return self.table.task_names
 
     @property
+    def class_names(self) -> list[str] | None:
+        """The text class labels of the targets in class order, or ``None`` (numbers)."""
+        return self.table.class_names
+
+    @property
     def raw_file_names(self) -> list[str]:
         return []
 
@@ -243,10 +245,10 @@ class MoleculeCSVDataset(InMemoryDataset):
             self.table.smiles, workers=self.workers
         )
         if len(featurized) == 0:
-            first = featurized.failures[0]
+            first = self.table.invalid_row(*featurized.failures[0])
             raise DataFileError(
                 f"{self.path}: none of the {len(self.table.smiles)} SMILES could be parsed by "
-                f"RDKit (row 0: {self.table.smiles[first[0]]!r}: {first[1]})"
+                f"RDKit (row 0: {first.smiles!r}: {first.reason})"
             )
         torch.save(self._pack(featurized), self.processed_paths[0])
 
@@ -292,8 +294,8 @@ class MoleculeCSVDataset(InMemoryDataset):
             "slices": slices,
             "smiles": [self.table.smiles[r] for r in rows.tolist()],
             "invalid": [
-                [index, self.table.line_of_row(index), self.table.smiles[index], reason]
-                for index, reason in featurized.failures
+                [row.row, row.line, row.smiles, row.reason]
+                for row in (self.table.invalid_row(i, why) for i, why in featurized.failures)
             ],
         }
 

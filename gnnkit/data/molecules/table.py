@@ -1,13 +1,11 @@
-"""Read a table of molecules (CSV, TSV, SMILES file) and check it, row by row."""
+"""Read a table of molecules (CSV, TSV, SMILES file, SD file) and check it, row by row."""
 
 from __future__ import annotations
 
-import gzip
 import io
 import math
-import zlib
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -15,15 +13,24 @@ import pandas as pd
 from rdkit import rdBase
 
 from gnnkit.data.molecules.featurizer import parse_smiles
+from gnnkit.data.molecules.lines import DataFileError, text_lines
+from gnnkit.data.molecules.sdf import SD_COLUMNS, is_sd_file, property_column, sd_records
 
 #: Cell values read as a missing label.
 MISSING_TOKENS = frozenset({"", "nan", "NaN", "NA", "N/A", "na", "None"})
 SMILES_COLUMN_GUESSES = ("smiles", "SMILES", "Smiles", "canonical_smiles", "mol", "molecule")
 
 
-class DataFileError(ValueError):
-    """A problem with an input data file; the message names the file, and row and column
-    where there is one."""
+@dataclass(frozen=True, slots=True)
+class InvalidRow:
+    """A row that could not be featurized (RDKit rejected its SMILES or could not read its SD
+    record, or ETKDG could not embed the molecule when conformers are asked for): 0-based data
+    row, file line, SMILES, reason."""
+
+    row: int
+    line: int
+    smiles: str
+    reason: str
 
 
 @dataclass(slots=True)
@@ -32,12 +39,18 @@ class MoleculeTable:
 
     Attributes:
         path: the file.
-        smiles: one SMILES per data row.
-        targets: ``[rows, tasks]`` float64, NaN where missing.
+        smiles: one SMILES per data row (``""`` for an SD record RDKit cannot read).
+        targets: ``[rows, tasks]`` float64, NaN where missing; class indices for text class
+            labels.
         task_names: the target columns.
         weights: ``[rows]`` sample weights or ``None``.
         frame: the file as strings.
         header_lines: lines before the first data row (1 for CSV/TSV, 0 for ``.smi``).
+        lines: the 1-based line where each row starts, when rows are not single lines (SD
+            records); ``None`` otherwise.
+        read_errors: row → why its molecule could not be read from the file (SD records).
+        class_names: the text class labels of the targets, in class-index order (sorted), or
+            ``None`` when the targets are numbers.
     """
 
     path: Path
@@ -47,10 +60,20 @@ class MoleculeTable:
     weights: np.ndarray | None
     frame: pd.DataFrame
     header_lines: int = 1
+    lines: list[int] | None = None
+    read_errors: dict[int, str] = field(default_factory=dict)
+    class_names: list[str] | None = None
 
     def line_of_row(self, row: int) -> int:
-        """1-based file line of 0-based data row ``row``."""
-        return row + self.header_lines + 1
+        """1-based file line of 0-based data row ``row`` (where an SD record starts)."""
+        return self.lines[row] if self.lines is not None else row + self.header_lines + 1
+
+    def invalid_row(self, row: int, reason: str) -> InvalidRow:
+        """Row ``row`` reported as invalid, for ``reason`` or, when the file's molecule could
+        not be read, the reason it could not."""
+        return InvalidRow(
+            row, self.line_of_row(row), self.smiles[row], self.read_errors.get(row, reason)
+        )
 
 
 def _separator(path: Path) -> str | None:
@@ -61,41 +84,9 @@ def _separator(path: Path) -> str | None:
         return ","
     if name.endswith(".smi"):
         return None
-    raise DataFileError(f"{path}: unknown file type; expected .csv, .tsv, .smi (optionally .gz)")
-
-
-def _decode(path: Path, number: int, raw: bytes) -> str:
-    """Line ``number`` as text (without the byte-order mark of line 1); a line that is not
-    UTF-8 is an error naming the file, the line and the first byte that is not."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise DataFileError(
-            f"{path}: line {number} is not UTF-8 text (byte {error.start + 1} of the line is "
-            f"0x{raw[error.start]:02x}); a molecule file is UTF-8 text: .csv, .tsv or .smi, "
-            "optionally gzip-compressed (.gz)"
-        ) from None
-    return text.removeprefix("\ufeff") if number == 1 else text
-
-
-def text_lines(path: Path) -> Iterator[str]:
-    """The lines of ``path`` (decompressed when it ends in ``.gz``) with their line ends.
-
-    A file that is not UTF-8 text (binary data, another encoding) or that ends early or is
-    damaged (a truncated ``.gz``) is a :class:`DataFileError` naming the file and the line,
-    raised after the lines before it.
-    """
-    number = 0
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                yield _decode(path, number, raw)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
-        where = f" after line {number}" if number else ""
-        raise DataFileError(
-            f"{path}: cannot be read{where} (a truncated or damaged file?): {error}"
-        ) from error
+    raise DataFileError(
+        f"{path}: unknown file type; expected .csv, .tsv, .smi, .sdf (optionally .gz)"
+    )
 
 
 def read_frame(path: str | Path) -> pd.DataFrame:
@@ -135,10 +126,15 @@ def _require_columns(path: Path, columns: Sequence[str], wanted: list[str]) -> N
 
 
 def parse_numbers(
-    path: Path, frame: pd.DataFrame, column: str, header_lines: int = 1
+    path: Path,
+    frame: pd.DataFrame,
+    column: str,
+    header_lines: int = 1,
+    lines: Sequence[int] | None = None,
 ) -> np.ndarray:
     """The column as float64, NaN for missing tokens; a non-numeric or infinite cell is an
-    error naming its row and column."""
+    error naming its row, line (``lines[row]`` when given, else after ``header_lines``) and
+    column."""
     values = np.empty(len(frame), dtype=np.float64)
     for row, cell in enumerate(frame[column].tolist()):
         text = cell.strip()
@@ -151,9 +147,9 @@ def parse_numbers(
             value = None
         if value is None or math.isinf(value):
             reason = "is not a number" if value is None else "is not a finite number"
+            line = lines[row] if lines is not None else row + header_lines + 1
             raise DataFileError(
-                f"{path}: row {row} (line {row + header_lines + 1}), column {column!r}: "
-                f"{cell!r} {reason}"
+                f"{path}: row {row} (line {line}), column {column!r}: {cell!r} {reason}"
             )
         values[row] = value
     return values
@@ -193,42 +189,117 @@ def smiles_column_index(
     return 0
 
 
+def parse_class_labels(frame: pd.DataFrame, columns: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Text class labels of ``columns`` as class indices ``[rows, len(columns)]`` (NaN for
+    missing tokens) and the class names: every label of the columns, sorted (Python's string
+    order, so ``(A) low``, ``(B) medium``, ``(C) high`` keep their prefixes' order); label
+    ``k`` of the sorted list is class ``k`` in every column."""
+    cells = [[cell.strip() for cell in frame[column].tolist()] for column in columns]
+    names = sorted({cell for column in cells for cell in column if cell not in MISSING_TOKENS})
+    index = {name: k for k, name in enumerate(names)}
+    labels = np.array(
+        [[index.get(cell, math.nan) for cell in column] for column in cells], dtype=np.float64
+    )
+    return labels.T.reshape(len(frame), len(columns)), names
+
+
+def _has_text(frame: pd.DataFrame, columns: Sequence[str]) -> bool:
+    """Whether a cell of ``columns`` is neither a number nor a missing token."""
+    for column in columns:
+        for cell in frame[column].tolist():
+            text = cell.strip()
+            if text in MISSING_TOKENS:
+                continue
+            try:
+                float(text)
+            except ValueError:
+                return True
+    return False
+
+
+def _sd_table(path: Path) -> MoleculeTable:
+    """An SD file's records as a table: :data:`~gnnkit.data.molecules.sdf.SD_COLUMNS`, then
+    every property in the order of its first appearance (see :mod:`gnnkit.data.molecules.sdf`);
+    targets are filled in by :func:`read_molecule_table`."""
+    records = list(sd_records(path))
+    if not records:
+        raise DataFileError(f"{path}: the file holds no SD records")
+    properties = list(dict.fromkeys(name for record in records for name in record.properties))
+    frame = pd.DataFrame(
+        [record.fields(properties) for record in records],
+        columns=[*SD_COLUMNS, *map(property_column, properties)],
+        dtype=str,
+    )
+    return MoleculeTable(
+        path=path,
+        smiles=frame["smiles"].tolist(),
+        targets=np.zeros((len(frame), 0)),
+        task_names=[],
+        weights=None,
+        frame=frame,
+        lines=[record.line for record in records],
+        read_errors={record.index: record.error for record in records if record.error},
+    )
+
+
+def _text_table(path: Path, smiles_column: str | None) -> tuple[MoleculeTable, str]:
+    """A CSV/TSV/``.smi`` file as a table of strings, and its SMILES column; targets are
+    filled in by :func:`read_molecule_table`."""
+    frame = read_frame(path)
+    header = list(frame.columns)
+    smiles_column = header[smiles_column_index(path, header, smiles_column)]
+    table = MoleculeTable(
+        path=path,
+        smiles=[s.strip() for s in frame[smiles_column].tolist()],
+        targets=np.zeros((len(frame), 0)),
+        task_names=[],
+        weights=None,
+        frame=frame,
+        header_lines=0 if _separator(path) is None else 1,
+    )
+    return table, smiles_column
+
+
 def read_molecule_table(
     path: str | Path,
     *,
     smiles_column: str | None = None,
     target_columns: list[str] | None = None,
     weight_column: str | None = None,
+    class_labels: bool = False,
 ) -> MoleculeTable:
-    """Read and check a molecule file.
+    """Read and check a molecule file: CSV, TSV, ``.smi`` or SD (``.sdf``), optionally ``.gz``.
 
-    Without ``target_columns`` every column but the SMILES, weight and (for ``.smi``) name
-    columns is a target; ``target_columns=[]`` reads no targets (for prediction).
+    Without ``target_columns`` every column but the SMILES, weight and name (``.smi``, SD)
+    columns is a target; ``target_columns=[]`` reads no targets (for prediction). An SD file's
+    molecules come from its records (``smiles_column`` does not apply) and its properties are
+    the columns. With ``class_labels`` (multiclass tasks), targets with a cell that is not a
+    number are read as text class labels (see :func:`parse_class_labels`).
     """
     path = Path(path)
-    frame = read_frame(path)
-    header_lines = 0 if _separator(path) is None else 1
-    header = list(frame.columns)
-    smiles_column = header[smiles_column_index(path, header, smiles_column)]
+    sd = is_sd_file(path)
+    table, smiles_column = (_sd_table(path), "smiles") if sd else _text_table(path, smiles_column)
+    frame, header = table.frame, list(table.frame.columns)
     if target_columns is None:
-        skip = {smiles_column, weight_column, "name" if _separator(path) is None else None}
-        target_columns = [c for c in frame.columns if c not in skip]
+        named = sd or _separator(path) is None  # SD and .smi files have a name column
+        skip = {smiles_column, weight_column, "name" if named else None}
+        target_columns = [c for c in header if c not in skip]
     _require_columns(path, header, [*target_columns, *([weight_column] if weight_column else [])])
-    columns = [parse_numbers(path, frame, c, header_lines) for c in target_columns]
-    targets = np.stack(columns, axis=1) if columns else np.zeros((len(frame), 0))
-    weights = parse_numbers(path, frame, weight_column, header_lines) if weight_column else None
-    if weights is not None and not np.isfinite(weights).all():
-        row = int(np.flatnonzero(~np.isfinite(weights))[0])
+
+    def numbers(column: str) -> np.ndarray:
+        return parse_numbers(path, frame, column, table.header_lines, table.lines)
+
+    if class_labels and _has_text(frame, target_columns):
+        table.targets, table.class_names = parse_class_labels(frame, target_columns)
+    else:
+        columns = [numbers(c) for c in target_columns]
+        table.targets = np.stack(columns, axis=1) if columns else np.zeros((len(frame), 0))
+    table.task_names = list(target_columns)
+    table.weights = numbers(weight_column) if weight_column else None
+    if table.weights is not None and not np.isfinite(table.weights).all():
+        row = int(np.flatnonzero(~np.isfinite(table.weights))[0])
         raise DataFileError(
-            f"{path}: row {row} (line {row + header_lines + 1}), column {weight_column!r}: a "
+            f"{path}: row {row} (line {table.line_of_row(row)}), column {weight_column!r}: a "
             "sample weight is missing"
         )
-    return MoleculeTable(
-        path=path,
-        smiles=[s.strip() for s in frame[smiles_column].tolist()],
-        targets=targets,
-        task_names=list(target_columns),
-        weights=weights,
-        frame=frame,
-        header_lines=header_lines,
-    )
+    return table

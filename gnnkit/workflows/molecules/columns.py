@@ -14,37 +14,57 @@ from gnnkit.train.tasks import Task
 MODELS_USED = "models_used"
 
 
-def _prediction_slots(task: Task) -> list[tuple[str, tuple[slice | int, ...]]]:
-    """``(column, index into a [B, T] or [B, T, C] prediction)``: one per target, or per
-    target and class (multiclass)."""
-    slots: list[tuple[str, tuple[slice | int, ...]]] = []
+def _prediction_slots(task: Task) -> list[tuple[str, tuple[slice | int, ...], bool]]:
+    """``(column, index into a [B, T] or [B, T, C] prediction, holds a class label)``: one
+    per target, or per target and class (multiclass). Classes with text labels (see
+    :attr:`~gnnkit.train.tasks.Task.class_names`) get ``<target>`` holding the most probable
+    class's label, then ``<target>_prob_<label>`` per class; integer classes get
+    ``<target>_class<c>``."""
+    slots: list[tuple[str, tuple[slice | int, ...], bool]] = []
     for t, name in enumerate(task.names):
-        if task.kind == "multiclass":
-            slots += [(f"{name}_class{c}", (slice(None), t, c)) for c in range(task.n_classes)]
+        if task.kind != "multiclass":
+            slots.append((name, (slice(None), t), False))
+        elif task.class_names is None:
+            slots += [
+                (f"{name}_class{c}", (slice(None), t, c), False) for c in range(task.n_classes)
+            ]
         else:
-            slots.append((name, (slice(None), t)))
+            slots.append((name, (slice(None), t), True))
+            slots += [
+                (f"{name}_prob_{label}", (slice(None), t, c), False)
+                for c, label in enumerate(task.class_names)
+            ]
     return slots
 
 
 def prediction_columns(task: Task, prediction: EnsemblePrediction) -> dict[str, np.ndarray]:
-    """Column name → values: one per target, or per target and class (multiclass), each
-    followed by its ``_std`` column when the prediction has a spread."""
+    """Column name → values: one per target, or per target and class (multiclass; with the
+    predicted label first when the classes have names), each probability or value followed
+    by its ``_std`` column when the prediction has a spread."""
     columns: dict[str, np.ndarray] = {}
-    for column, index in _prediction_slots(task):
+    for column, index, label in _prediction_slots(task):
+        if label:
+            best = prediction.mean[index].argmax(dim=-1).numpy()
+            columns[column] = np.asarray(task.class_names, dtype=object)[best]
+            continue
         columns[column] = prediction.mean[index].numpy()
         if prediction.std is not None:
             columns[f"{column}_std"] = prediction.std[index].numpy()
     return columns
 
 
-def prediction_column_names(task: Task, spread: bool, taken: Iterable[str] = ()) -> list[str]:
-    """The names of :func:`prediction_columns` (with ``_std`` columns when ``spread``) as
-    written beside input columns: a name in ``taken`` gets ``_pred`` appended."""
+def prediction_column_names(
+    task: Task, spread: bool, taken: Iterable[str] = (), labels: bool = True
+) -> list[str]:
+    """The names of :func:`prediction_columns` (with ``_std`` columns when ``spread``;
+    without the predicted-label columns unless ``labels``) as written beside input columns:
+    a name in ``taken`` gets ``_pred`` appended."""
     taken = set(taken)
     names = [
         name
-        for column, _ in _prediction_slots(task)
-        for name in (column, *([f"{column}_std"] if spread else []))
+        for column, _, label in _prediction_slots(task)
+        if labels or not label
+        for name in (column, *([f"{column}_std"] if spread and not label else []))
     ]
     return [output_name(name, taken) for name in names]
 
@@ -72,7 +92,7 @@ def add_prediction_columns(
     columns = prediction_columns(task, prediction)
     names = prediction_column_names(task, prediction.std is not None, frame.columns)
     for name, values in zip(names, columns.values()):
-        filled = np.full(len(frame), np.nan)
+        filled = np.full(len(frame), None if values.dtype == object else np.nan, values.dtype)
         filled[positions] = values
         out[name] = filled
     return out

@@ -19,9 +19,9 @@ MODEL_FIELDS = (
     "ffn_layers",
 )
 #: Settings of :class:`MoleculeTrainConfig` that a resumed run may change: where the data
-#: files are (their SHA-256 is compared instead), featurization processes, and ``train``
-#: (compared by :meth:`~gnnkit.train.TrainConfig.resume_conflicts`).
-RESUMABLE_SETTINGS = frozenset({"data", "descriptor_file", "workers", "train"})
+#: files and the fine-tuning source are (their SHA-256 is compared instead), featurization
+#: processes, and ``train`` (compared by :meth:`~gnnkit.train.TrainConfig.resume_conflicts`).
+RESUMABLE_SETTINGS = frozenset({"data", "descriptor_file", "workers", "train", "init_from"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +67,9 @@ class MoleculeTrainConfig:
     batch 64, no early stopping, as chemprop); ``workers`` featurization processes;
     ``ensemble`` models per split, trained with seeds ``seed, seed + 1, …`` on the same split
     (see :mod:`gnnkit.workflows.ensemble`).
+    Fine-tuning: ``init_from`` (a trained run's folder or model file) starts from its weights,
+    ``freeze_encoder`` freezes the message passing, ``freeze_ffn_layers`` the first K layers
+    of the FFN head (see :mod:`gnnkit.workflows.molecules.finetune`).
     """
 
     data: str | None = None
@@ -92,6 +95,9 @@ class MoleculeTrainConfig:
     atom_features: str = "v2"
     workers: int = 1
     ensemble: int = 1
+    init_from: str | None = None
+    freeze_encoder: bool = False
+    freeze_ffn_layers: int = 0
     train: TrainConfig = field(default_factory=lambda: TrainConfig(patience=None))
 
     def __post_init__(self) -> None:
@@ -115,6 +121,13 @@ class MoleculeTrainConfig:
                     "class for classification), so it cannot follow split='scaffold' (--split "
                     "scaffold); drop one"
                 )
+        if self.freeze_ffn_layers < 0:
+            raise ValueError(f"freeze_ffn_layers must be 0 or more, got {self.freeze_ffn_layers}")
+        if self.init_from is None and (self.freeze_encoder or self.freeze_ffn_layers):
+            raise ValueError(
+                "freeze_encoder (--freeze-encoder) and freeze_ffn_layers (--freeze-ffn-layers) "
+                "freeze weights copied from a trained model: give init_from (--init-from)"
+            )
         if self.deduplicate == "mean" and self.task != "regression":
             raise ValueError(
                 "deduplicate='mean' averages the targets of a molecule's rows, which suits a "

@@ -35,6 +35,7 @@ def load_dataset(config: MoleculeTrainConfig) -> MoleculeCSVDataset:
         descriptor_file=config.descriptor_file,
         workers=config.workers,
         deduplicate=config.deduplicate,
+        class_labels=config.task == "multiclass",
     )
 
 

@@ -12,7 +12,6 @@ import torch
 from torch_geometric.data import Data
 
 from gnnkit.data.molecules import write_invalid_rows
-from gnnkit.data.molecules.dataset import InvalidRow
 from gnnkit.data.molecules.descriptors import (
     DescriptorMismatchError,
     check_descriptor_record,
@@ -107,13 +106,11 @@ def _report_invalid(table: Any, failures: list[tuple[int, str]], data: Any, out:
     (out.parent / "invalid_smiles.csv").unlink(missing_ok=True)
     if not failures:
         return
-    invalid = [
-        InvalidRow(i, table.line_of_row(i), table.smiles[i], reason) for i, reason in failures
-    ]
+    invalid = [table.invalid_row(i, reason) for i, reason in failures]
     write_invalid_rows(invalid, out.parent / "invalid_smiles.csv")
     print(
         f"{data}: {len(failures)} of {len(table.smiles)} rows could not be featurized (RDKit "
-        f"rejects the SMILES, or cannot embed a conformer); they have no output (see "
+        f"rejects the SMILES or SD record, or cannot embed a conformer); they have no output (see "
         f"{out.parent / 'invalid_smiles.csv'} for each row's reason)",
         file=sys.stderr,
     )

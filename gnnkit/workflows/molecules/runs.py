@@ -15,6 +15,7 @@ from gnnkit.train.ensemble import MODEL_FILE, RUN_FILE, read_run_record
 from gnnkit.train.trainer import CHECKPOINT_DIR, holds_checkpoints, run_exists_error
 from gnnkit.workflows.molecules.config import MoleculeTrainConfig
 from gnnkit.workflows.molecules.data import rows_split
+from gnnkit.workflows.molecules.finetune import InitSource
 
 TRAINING_SMILES = "training_smiles.csv"
 #: Model folders of a run in any layout: one model, ensemble members, folds, both.
@@ -43,11 +44,16 @@ def model_folders(config: MoleculeTrainConfig, n_splits: int) -> list[Path]:
 
 
 def run_record(
-    config: MoleculeTrainConfig, dataset: MoleculeCSVDataset, n_splits: int
+    config: MoleculeTrainConfig,
+    dataset: MoleculeCSVDataset,
+    n_splits: int,
+    source: InitSource | None = None,
 ) -> dict[str, Any]:
-    """What ``run.json`` records: the input files (path and SHA-256), the settings and the
-    model files of the finished run (see :func:`~gnnkit.train.ensemble.planned_model_files`)."""
+    """What ``run.json`` records: the input files (path and SHA-256; with ``source``, the model
+    file fine-tuning starts from too), the settings and the model files of the finished run
+    (see :func:`~gnnkit.train.ensemble.planned_model_files`)."""
     descriptors = dataset.settings["descriptor_file_sha256"]
+    initial = {"init_from": {"path": str(source.path), "sha256": source.sha256}} if source else {}
     return {
         "files": {
             "data": {"path": str(dataset.path), "sha256": dataset.settings["file_sha256"]},
@@ -56,6 +62,7 @@ def run_record(
                 if descriptors
                 else None
             ),
+            **initial,
         },
         "config": config.to_dict(),
         "models": [(folder / MODEL_FILE).as_posix() for folder in model_folders(config, n_splits)],
@@ -96,8 +103,8 @@ def _check_same_files(out_dir: Path, saved: dict[str, Any], current: dict[str, A
     def describe(file: dict[str, str] | None) -> str:
         return f"{file['path']} (sha256 {file['sha256']})" if file else "none"
 
-    for name, now in current.items():
-        before = saved.get(name)
+    for name in dict.fromkeys([*current, *saved]):
+        before, now = saved.get(name), current.get(name)
         if (before or {}).get("sha256") != (now or {}).get("sha256"):
             raise ValueError(
                 f"cannot resume {out_dir}: it was trained with {name.replace('_', ' ')} "

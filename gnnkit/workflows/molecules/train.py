@@ -23,6 +23,7 @@ from gnnkit.workflows.molecules.config import (
     MoleculeTrainConfig,
 )
 from gnnkit.workflows.molecules.data import load_dataset, make_splits, split_parts
+from gnnkit.workflows.molecules.finetune import InitSource, initialise, prepare_init
 from gnnkit.workflows.molecules.runs import (
     check_run_folder,
     member_folders,
@@ -52,36 +53,49 @@ def train_molecules(config: MoleculeTrainConfig, out_dir: str | Path) -> dict[st
     files the finished run holds. A run without ``run.json`` (written by an older gnnkit)
     cannot be checked, so it is not resumed. Folds and members that had not started when the
     run stopped start afresh.
+
+    With ``config.init_from`` every model starts from the weights of a trained model (see
+    :mod:`~gnnkit.workflows.molecules.finetune`), recorded under ``"init_from"`` in
+    ``metrics.json`` and, with the source file's SHA-256, in ``run.json``.
     """
     out_dir = Path(out_dir)
+    config, source = prepare_init(config)
     dataset = load_dataset(config)
     splits = make_splits(config, dataset)
-    record = run_record(config, dataset, len(splits))
+    record = run_record(config, dataset, len(splits), source)
     check_run_folder(config, record, out_dir)
     start_run(record, dataset, splits, out_dir)
     runs = []
     for number, split in enumerate(splits):
         run_dir = out_dir / split_folder(number, len(splits))
-        runs.append(_train_split(config, dataset, split, run_dir))
-    if len(runs) == 1:
-        return runs[0]
-    summary = summarise_folds(runs)
-    (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+        runs.append(_train_split(config, dataset, split, run_dir, source))
+    if len(runs) == 1 and (config.ensemble == 1 or source is None):
+        return runs[0]  # one model's metrics.json records its source itself
+    metrics = runs[0] if len(runs) == 1 else summarise_folds(runs)
+    if source is not None:
+        metrics["init_from"] = source.record(config)
+    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return metrics
 
 
 def _train_split(
-    config: MoleculeTrainConfig, dataset: MoleculeCSVDataset, split: Split, out_dir: Path
+    config: MoleculeTrainConfig,
+    dataset: MoleculeCSVDataset,
+    split: Split,
+    out_dir: Path,
+    source: InitSource | None = None,
 ) -> dict[str, Any]:
-    """One model, or ``config.ensemble`` models in ``member_k/`` scored together."""
+    """One model, or ``config.ensemble`` models in ``member_k/`` scored together; each starts
+    from ``source``'s weights when given."""
     if config.ensemble == 1:
-        return _train_one(config, dataset, split, out_dir)
+        return _train_one(config, dataset, split, out_dir, source)
     members = [
         _train_one(
             replace(config, train=replace(config.train, seed=config.train.seed + k)),
             dataset,
             split,
             out_dir / folder,
+            source,
         )
         for k, folder in enumerate(member_folders(config))
     ]
@@ -91,13 +105,20 @@ def _train_split(
 
 
 def _train_one(
-    config: MoleculeTrainConfig, dataset: MoleculeCSVDataset, split: Split, out_dir: Path
+    config: MoleculeTrainConfig,
+    dataset: MoleculeCSVDataset,
+    split: Split,
+    out_dir: Path,
+    source: InitSource | None = None,
 ) -> dict[str, Any]:
     parts = split_parts(dataset, split)
     task = TASKS[config.task]
     n_tasks = len(dataset.task_names)
     n_classes = config.train.n_classes
-    if task == "multiclass" and n_classes is None:
+    class_names = dataset.class_names
+    if class_names is not None:
+        n_classes = len(class_names)
+    elif task == "multiclass" and n_classes is None:
         n_classes = int(np.nanmax(dataset.y.numpy())) + 1
     uses_descriptors = config.descriptors is not None or config.descriptor_file is not None
     descriptor_dim = dataset.descriptors.size(1) if uses_descriptors else 0
@@ -113,10 +134,15 @@ def _train_one(
     model = build_model(config.model, hparams)
     if descriptor_dim:
         model.set_descriptor_scaling(torch.cat([g.descriptors for g in parts["train"]]))
+    extra = {"init_from": initialise(model, source, config)} if source is not None else None
     # A fold or member that had not started when a resumed run stopped starts afresh.
     resume = config.train.resume and (out_dir / CHECKPOINT_DIR / LAST_CHECKPOINT).is_file()
     train_config = replace(
-        config.train, task_names=dataset.task_names, n_classes=n_classes, resume=resume
+        config.train,
+        task_names=dataset.task_names,
+        n_classes=n_classes,
+        class_names=class_names,
+        resume=resume,
     )
     result = fit(
         model,
@@ -130,5 +156,6 @@ def _train_one(
             **descriptor_record(config.descriptors or ("file" if config.descriptor_file else None)),
             "smiles_column": dataset.settings["smiles_column"],
         },
+        extra_metrics=extra,
     )
     return result.metrics

@@ -17,6 +17,7 @@ import pandas as pd
 import torch
 
 from gnnkit.data.molecules.inputs import PredictionInputs, prediction_inputs
+from gnnkit.data.molecules.stream import READ_ERROR
 from gnnkit.train import Ensemble
 from gnnkit.workflows.molecules.columns import add_prediction_columns
 
@@ -59,13 +60,18 @@ def predict_chunk(
     ensemble: Ensemble, chunk: FeaturizedChunk, batch_size: int, device: str | torch.device
 ) -> pd.DataFrame:
     """The chunk's rows with the ensemble's prediction columns (mean, and ``_std`` for an
-    ensemble; NaN where the molecule was not featurized) and :data:`REASON`."""
+    ensemble; NaN where the molecule was not featurized) and :data:`REASON` (for an SD
+    record whose molecule RDKit could not read, the chunk's
+    :data:`~gnnkit.data.molecules.stream.READ_ERROR`)."""
     with torch.inference_mode():
         prediction = ensemble.predict(chunk.inputs.batches(batch_size), device=device)
     results = add_prediction_columns(chunk.frame, ensemble.task, prediction, chunk.inputs.positions)
     reasons = np.full(len(results), "", dtype=object)
     for position, reason in chunk.inputs.failures:
         reasons[position] = reason
+    if READ_ERROR in results:
+        unread = (results[READ_ERROR] != "").to_numpy()
+        reasons[unread] = results[READ_ERROR].to_numpy()[unread]
     results[REASON] = reasons
     return results
 

@@ -91,14 +91,14 @@ class ScreenPlan:
             reserved=("rank", REASON, SIMILARITY, NEAREST),
         )
         task = ensemble.task
-        names = prediction_column_names(task, spread=False)
+        names = prediction_column_names(task, spread=False, labels=False)
         target = config.target or names[0]
         if target not in names:
             raise ValueError(
                 f"--target {target!r} is not a prediction of this model; choose one of "
                 f"{', '.join(names)}"
             )
-        written = prediction_column_names(task, spread=False, taken=stream.columns)
+        written = prediction_column_names(task, spread=False, taken=stream.columns, labels=False)
         rule = RankRule(written[names.index(target)], config.ascending)
         training_smiles = (
             pd.read_csv(training_file, dtype={"smiles": str})["smiles"].tolist()
