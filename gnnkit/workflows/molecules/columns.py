@@ -101,12 +101,12 @@ def add_prediction_columns(
 def prediction_slot(task: Task, column: str | None) -> tuple[str, tuple[slice | int, ...]]:
     """The prediction column ``column`` (as :func:`prediction_column_names` names it beside no
     input columns; ``None``: the first) and its index into a ``[B, T]`` or ``[B, T, C]``
-    prediction.
+    prediction; a predicted-label column (text classes) is not one, its ``_prob_`` columns are.
 
     Raises:
         ValueError: ``column`` is not a prediction of ``task``; the message lists those that are.
     """
-    slots = dict(_prediction_slots(task))
+    slots = {column: index for column, index, label in _prediction_slots(task) if not label}
     column = column or next(iter(slots))
     if column not in slots:
         raise ValueError(
