@@ -38,6 +38,8 @@ class MoleculeTable:
         weights: ``[rows]`` sample weights or ``None``.
         frame: the file as strings.
         header_lines: lines before the first data row (1 for CSV/TSV, 0 for ``.smi``).
+        smiles_columns: with several molecules per row, the SMILES columns in order (``smiles``
+            holds the first; see :mod:`~gnnkit.data.molecules.components`); else empty.
     """
 
     path: Path
@@ -47,6 +49,7 @@ class MoleculeTable:
     weights: np.ndarray | None
     frame: pd.DataFrame
     header_lines: int = 1
+    smiles_columns: tuple[str, ...] = ()
 
     def line_of_row(self, row: int) -> int:
         """1-based file line of 0-based data row ``row``."""
@@ -199,19 +202,26 @@ def read_molecule_table(
     smiles_column: str | None = None,
     target_columns: list[str] | None = None,
     weight_column: str | None = None,
+    smiles_columns: Sequence[str] = (),
 ) -> MoleculeTable:
     """Read and check a molecule file.
 
     Without ``target_columns`` every column but the SMILES, weight and (for ``.smi``) name
     columns is a target; ``target_columns=[]`` reads no targets (for prediction).
+    ``smiles_columns`` (two or more, instead of ``smiles_column``) reads several molecules
+    per row, the first column's into ``smiles``.
     """
     path = Path(path)
+    if len(smiles_columns) > 1:
+        smiles_column = smiles_columns[0]
     frame = read_frame(path)
     header_lines = 0 if _separator(path) is None else 1
     header = list(frame.columns)
     smiles_column = header[smiles_column_index(path, header, smiles_column)]
+    _require_columns(path, header, list(smiles_columns))
     if target_columns is None:
         skip = {smiles_column, weight_column, "name" if _separator(path) is None else None}
+        skip.update(smiles_columns)
         target_columns = [c for c in frame.columns if c not in skip]
     _require_columns(path, header, [*target_columns, *([weight_column] if weight_column else [])])
     columns = [parse_numbers(path, frame, c, header_lines) for c in target_columns]
@@ -231,4 +241,5 @@ def read_molecule_table(
         weights=weights,
         frame=frame,
         header_lines=header_lines,
+        smiles_columns=tuple(smiles_columns) if len(smiles_columns) > 1 else (),
     )
