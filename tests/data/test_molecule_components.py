@@ -7,9 +7,10 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from gnnkit.data.molecules import MoleculeFeaturizer
+from gnnkit.data.molecules import MoleculeCSVDataset, MoleculeFeaturizer
 from gnnkit.data.molecules.collate import MoleculeCollater
 from gnnkit.data.molecules.components import MoleculeColumns, reading_columns
+from gnnkit.data.molecules.descriptors import rdkit2d_names
 from gnnkit.data.molecules.inputs import prediction_inputs
 
 SOLUTES = ["CCO", "c1ccccc1O", "C1CC", "CC(=O)N", "[Na+].[Cl-]"]
@@ -89,3 +90,19 @@ def test_reading_columns_follow_the_model():
         reading_columns(two, smiles_column="solute")
     with pytest.raises(ValueError, match="reads one molecule per row, but 2 SMILES columns"):
         reading_columns({}, smiles_columns=["a", "b"])
+
+
+def test_rdkit_descriptors_come_for_every_molecule_of_a_row(tmp_path):
+    settings = {"descriptors": "rdkit2d", "descriptor_names": ["HeavyAtomCount", "NumHDonors"]}
+    inputs = prediction_inputs({"a": ["CCO", "C1CC"], "b": ["O", "c1ccccc1N"]}, settings)
+    # CCO: 3 heavy atoms, 1 donor; water: 1, 0 (RDKit counts OH, not H2O). Row 1 is invalid.
+    assert inputs.descriptors.tolist() == [[3.0, 1.0, 1.0, 0.0]]
+    data = tmp_path / "pairs.csv"
+    data.write_text("a,b,y\nCCO,O,1\nc1ccccc1,CC,2\n")
+    dataset = MoleculeCSVDataset(
+        data, smiles_columns=["a", "b"], descriptors="rdkit2d", root=tmp_path / "cache"
+    )
+    assert dataset.task_names == ["y"]
+    assert dataset.descriptors.shape == (2, 2 * len(rdkit2d_names()))
+    assert dataset.smiles == ["CCO", "c1ccccc1"] and dataset[1].smiles == "c1ccccc1 CC"
+    assert dataset[1].component.tolist() == [0] * 6 + [1] * 2
