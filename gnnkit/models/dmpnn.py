@@ -132,6 +132,9 @@ class DMPNN(nn.Module):
         \mathbf{h}_{G_k} = \frac{1}{c_k} \sum_{v \in G_k}
         \mathrm{DMPNNConv}_k(\mathbf{x}, \mathbf{e})_v
 
+    with :math:`c_k` as :math:`c` for molecule :math:`G_k` (:math:`|G_k|` for ``"mean"``) and
+    :math:`\mathrm{DMPNNConv}_k` the same layer for every :math:`k` with ``shared_encoder``.
+
     The prediction is invariant to relabelling the atoms of each molecule, not to the order of
     the molecules: the head reads :math:`\mathbf{h}_{G_1}` and :math:`\mathbf{h}_{G_2}` in
     different slots, even when one encoder makes them (swapping two inputs' molecules then

@@ -211,12 +211,14 @@ def library(tmp_path_factory) -> Path:
     return path
 
 
-def test_screen_a_library_of_pairs(run, library, tmp_path):
+@pytest.mark.parametrize("predictors", [1, 2])
+def test_screen_a_library_of_pairs(run, library, tmp_path, predictors):
+    settings = {"progress": False, "workers": 0, "predictors": predictors, "chunk_size": 16}
     result = screen_library(
         run,
         library,
         tmp_path / "hits.csv",
-        ScreenConfig(top_k=5, max_train_similarity=1.0, progress=False, workers=0, predictors=1),
+        ScreenConfig(top_k=5, max_train_similarity=1.0, **settings),
     )
     assert result.screened == 60 and result.invalid == 1
     invalid = pd.read_csv(tmp_path / "hits.invalid.csv")
