@@ -71,6 +71,13 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "tox21, hiv, chembl; an SD file's properties are its columns",
     )
     data.add_argument("--smiles-column", help="SMILES column (default: 'smiles' or the first)")
+    data.add_argument(
+        "--smiles-columns",
+        nargs="+",
+        metavar="COLUMN",
+        help="two or more SMILES columns: one molecule of each per row (e.g. solute solvent), "
+        "one D-MPNN per column, their molecule vectors concatenated before the FFN",
+    )
     data.add_argument("--target-columns", nargs="+", help="target columns (default: all others)")
     data.add_argument("--weight-column", help="per-row sample weights")
     data.add_argument(
@@ -131,6 +138,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--descriptors-file", help="numeric CSV of molecule descriptors, one row per data row"
     )
     model.add_argument("--atom-features", choices=["v2", "rich"], default="v2")
+    model.add_argument(
+        "--shared-encoder",
+        action="store_true",
+        help="one D-MPNN encodes the molecules of every --smiles-columns column",
+    )
     tuning = parser.add_argument_group("fine-tuning")
     tuning.add_argument(
         "--init-from",
@@ -174,6 +186,14 @@ def _add_model_input_arguments(
         data_option, required=True, help="CSV/TSV/.smi/.sdf file of molecules (optionally .gz)"
     )
     parser.add_argument("--smiles-column", help="SMILES column (default: as in training)")
+    parser.add_argument(
+        "--smiles-columns",
+        nargs="+",
+        default=(),
+        metavar="COLUMN",
+        help="the SMILES columns of a model of several molecules per row, in training order "
+        "(default: as in training)",
+    )
     if descriptor_file:
         parser.add_argument(
             "--descriptors-file",
@@ -384,6 +404,8 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         descriptors=args.descriptors,
         descriptor_file=args.descriptors_file,
         atom_features=args.atom_features,
+        smiles_columns=args.smiles_columns,
+        shared_encoder=args.shared_encoder,
         workers=args.workers,
         ensemble=args.ensemble,
         init_from=args.init_from,
@@ -426,6 +448,7 @@ def run_predict(args: argparse.Namespace) -> int:
         seed=args.seed,
         allow_partial=args.allow_partial,
         precision=args.precision,
+        smiles_columns=args.smiles_columns,
     )
     print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
     return 0
@@ -446,6 +469,7 @@ def run_fingerprint(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         allow_partial=args.allow_partial,
         precision=args.precision,
+        smiles_columns=args.smiles_columns,
     )
     width = frame.shape[1] - 2
     print(f"wrote {len(frame)} fingerprints of {width} values to {args.out}", file=sys.stderr)
@@ -461,6 +485,7 @@ def run_screen(args: argparse.Namespace) -> int:
         ascending=args.ascending,
         max_train_similarity=args.max_train_similarity,
         smiles_column=args.smiles_column,
+        smiles_columns=tuple(args.smiles_columns),
         chunk_size=args.chunk_size,
         workers=args.workers,
         predictors=args.predictors,

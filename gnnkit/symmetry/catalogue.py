@@ -36,7 +36,7 @@ from gnnkit.nn.blueprint import declared_role
 from gnnkit.symmetry.blueprint import ROLE_PROMISE, certify_blueprint
 from gnnkit.symmetry.certificate import Certificate
 from gnnkit.symmetry.euclidean import check_euclidean
-from gnnkit.symmetry.graphs import as_cascade, as_molecule, random_graph_batch
+from gnnkit.symmetry.graphs import as_cascade, as_molecule, as_molecule_pair, random_graph_batch
 from gnnkit.symmetry.permutation import check_permutation
 from gnnkit.symmetry.probes import (
     BatchCentringLayer,
@@ -61,8 +61,10 @@ def random_batch(seed: int, transform: Callable[[Data], Data] | None = None) -> 
     )
 
 
-#: Random molecule graphs (with ``rev_edge_index``) and cascades (with ``root_index``).
+#: Random molecule graphs (with ``rev_edge_index``), pairs of molecules per input (with
+#: ``component``) and cascades (with ``root_index``).
 molecules = partial(random_batch, transform=as_molecule)
+molecule_pairs = partial(random_batch, transform=as_molecule_pair)
 cascades = partial(random_batch, transform=as_cascade)
 
 
@@ -86,6 +88,18 @@ def promise_of(module: nn.Module) -> str:
 
 def _cascade_model(name: str) -> nn.Module:
     return build_model(name, {"in_channels": IN_CHANNELS, "out_channels": 3, "hidden_channels": 16})
+
+
+def _dmpnn_pair(shared: bool) -> DMPNN:
+    return DMPNN(
+        IN_CHANNELS,
+        EDGE_DIM,
+        2,
+        hidden_channels=16,
+        ffn_hidden_channels=16,
+        n_components=2,
+        shared_encoder=shared,
+    )
 
 
 def _blueprint_gcn_topk_gin() -> Blueprint:
@@ -148,6 +162,14 @@ CATALOGUE: tuple[Entry, ...] = (
         "model: D-MPNN",
         lambda: DMPNN(IN_CHANNELS, EDGE_DIM, 2, hidden_channels=16, ffn_hidden_channels=16),
         data=molecules,
+    ),
+    *(
+        Entry(
+            f"model: D-MPNN, two molecules per input ({encoders})",
+            partial(_dmpnn_pair, shared=encoders == "shared encoder"),
+            data=molecule_pairs,
+        )
+        for encoders in ("one encoder each", "shared encoder")
     ),
     Entry(
         "model: EGNN (molecules)",

@@ -91,6 +91,22 @@ def as_molecule(graph: Data) -> MoleculeGraph:
     return MoleculeGraph(**graph.to_dict(), rev_edge_index=reverse)
 
 
+def as_molecule_pair(graph: Data) -> MoleculeGraph:
+    """``graph`` as two molecules of one input (a solute and its solvent): its first half of
+    nodes is molecule 0 and the rest molecule 1 (``component`` ``[N]``), without the edges
+    between them, and with ``rev_edge_index`` as in :func:`as_molecule`."""
+    component = (torch.arange(graph.num_nodes) >= graph.num_nodes // 2).long()
+    keep = component[graph.edge_index[0]] == component[graph.edge_index[1]]
+    pair = Data(
+        x=graph.x,
+        edge_index=graph.edge_index[:, keep],
+        edge_attr=graph.edge_attr[keep],
+        pos=graph.pos,
+        component=component,
+    )
+    return as_molecule(pair)
+
+
 def as_cascade(graph: Data) -> Data:
     """``graph`` as a propagation cascade: its source post, ``root_index`` ``[1]``, is node 0 as
     in gnnkit's cascade graphs (a node pointer, offset when batched)."""

@@ -58,13 +58,15 @@ def check_precision(precision: str, device: str | torch.device) -> None:
 
 def int8_layers(model: nn.Module) -> set[str]:
     """Names of the layers of a :class:`~gnnkit.models.dmpnn.DMPNN` that ``int8`` quantizes:
-    ``encoder.W_h``, ``encoder.W_o`` and the head's ``Linear`` layers."""
+    ``W_h`` and ``W_o`` of every encoder (``encoder.W_h``, or ``encoder.k.W_h`` with one
+    encoder per molecule of an input) and the head's ``Linear`` layers."""
     if not isinstance(model, DMPNN):
         raise ValueError(
             f"--precision int8 supports D-MPNN models only, not {type(model).__name__}"
         )
     head = {f"head.{k}" for k, layer in enumerate(model.head) if isinstance(layer, nn.Linear)}
-    return {"encoder.W_h", "encoder.W_o", *head}
+    encoders = [name for name, module in model.named_modules() if module in model.encoders()]
+    return {f"{name}.{layer}" for name in encoders for layer in ("W_h", "W_o")} | head
 
 
 def quantize_int8(model: nn.Module) -> nn.Module:

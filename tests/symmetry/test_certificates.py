@@ -56,6 +56,10 @@ def test_every_broken_probe_is_caught(entry):
 def test_the_catalogue_certifies_whole_models():
     names = {entry.name for entry in CATALOGUE}
     assert {"DMPNNConv", "model: D-MPNN", "model: EGNN (molecules)"} <= names
+    assert {
+        "model: D-MPNN, two molecules per input (one encoder each)",
+        "model: D-MPNN, two molecules per input (shared encoder)",
+    } <= names
     assert {"model: cascade gcnfn", "model: cascade bigcn", "model: cascade upfd"} <= names
 
 

@@ -22,6 +22,9 @@ from torch_geometric.data import Batch
 from gnnkit.data.molecules.featurizer import FeaturizedMolecules
 from gnnkit.data.molecules.graph import MoleculeGraph
 
+#: Optional atom-level arrays of a :class:`ChunkTensors`, batched like ``x``.
+ATOM_ARRAYS = ("pos", "component")
+
 
 def pointer(counts: np.ndarray | Sequence[int]) -> Tensor:
     """``[0, c_0, c_0 + c_1, …]`` ``[M + 1]`` (int64) of per-molecule counts ``[M]``."""
@@ -36,6 +39,8 @@ class ChunkTensors:
         x: atom features ``[N, atom_dim]``; edge_index: ``[2, E]`` with atom indices local to
             each molecule; edge_attr: ``[E, bond_dim]``; pos: ``[N, 3]`` or ``None``.
         atom_ptr, edge_ptr: ``[M + 1]`` int64, where each molecule's atoms and edges start.
+        component: ``[N]`` int64, the SMILES column of each atom when an entry is a row of
+            several molecules, or ``None``.
     """
 
     x: Tensor
@@ -44,6 +49,7 @@ class ChunkTensors:
     pos: Tensor | None
     atom_ptr: Tensor
     edge_ptr: Tensor
+    component: Tensor | None = None
 
     @classmethod
     def of(cls, featurized: FeaturizedMolecules) -> ChunkTensors:
@@ -55,6 +61,9 @@ class ChunkTensors:
             pos=None if featurized.pos is None else torch.from_numpy(featurized.pos),
             atom_ptr=pointer(featurized.num_atoms),
             edge_ptr=pointer(featurized.num_edges),
+            component=(
+                None if featurized.component is None else torch.from_numpy(featurized.component)
+            ),
         )
 
 
@@ -100,9 +109,11 @@ def collate_chunk(
     for key, values in (graph_tensors or {}).items():
         attributes[key] = values[start:stop]
         slices[key], increments[key] = per_graph, zeros
-    if chunk.pos is not None:
-        attributes["pos"] = chunk.pos[first_atom:last_atom]
-        slices["pos"], increments["pos"] = atoms, zeros
+    for key in ATOM_ARRAYS:
+        values = getattr(chunk, key)
+        if values is not None:
+            attributes[key] = values[first_atom:last_atom]
+            slices[key], increments[key] = atoms, zeros
     batch = Batch(_base_cls=MoleculeGraph, **attributes)
     batch.batch = torch.repeat_interleave(torch.arange(count), num_atoms)
     batch.ptr = atoms
@@ -130,7 +141,7 @@ def molecule_batches(
     Shapes per batch of ``B`` molecules with ``N`` atoms and ``E`` directed edges: ``x``
     ``[N, atom_dim]``, ``edge_index`` ``[2, E]`` (batch-wide atom indices), ``edge_attr``
     ``[E, 14]``, ``rev_edge_index`` ``[E]``, ``batch`` ``[N]``, ``ptr`` ``[B + 1]``, and
-    ``descriptors`` ``[B, D]`` and ``pos`` ``[N, 3]`` when present.
+    ``descriptors`` ``[B, D]``, ``pos`` ``[N, 3]`` and ``component`` ``[N]`` when present.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")

@@ -16,11 +16,11 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
-from gnnkit.data.molecules.batch import ChunkTensors, collate_chunk, pointer
+from gnnkit.data.molecules.batch import ATOM_ARRAYS, ChunkTensors, collate_chunk, pointer
 from gnnkit.data.molecules.graph import MoleculeGraph
 
 #: Atom-level (``[n_atoms, *]``) and edge-level (``[n_edges, *]``) attributes.
-ATOM_KEYS = frozenset({"x", "pos"})
+ATOM_KEYS = frozenset({"x", *ATOM_ARRAYS})
 EDGE_KEYS = frozenset({"edge_index", "edge_attr", "rev_edge_index"})
 REQUIRED_KEYS = frozenset({"x", "edge_index", "edge_attr", "rev_edge_index"})
 
@@ -75,7 +75,7 @@ class MoleculeCollater:
     def of(cls, graphs: Sequence[Data]) -> MoleculeCollater | None:
         """The collater of ``graphs``, or ``None`` when they are not all molecule graphs with the
         same attributes: ``x``, ``edge_index``, ``edge_attr``, ``rev_edge_index``, optionally
-        ``pos``, and per-graph ``[1, *]`` tensors or strings."""
+        ``pos`` and ``component``, and per-graph ``[1, *]`` tensors or strings."""
         records = list(graphs)
         if not records or not all(type(g) is MoleculeGraph for g in records):
             return None
@@ -91,14 +91,14 @@ class MoleculeCollater:
         ):
             return None
         columns = {key: [g[key] for g in records] for key in keys}
-        pos = torch.cat(columns["pos"]) if "pos" in keys else None
+        optional = {key: torch.cat(columns[key]) if key in keys else None for key in ATOM_ARRAYS}
         chunk = ChunkTensors(
             x=torch.cat(columns["x"]),
             edge_index=torch.cat(columns["edge_index"], dim=1),
             edge_attr=torch.cat(columns["edge_attr"]),
-            pos=pos,
             atom_ptr=pointer([g.num_nodes for g in records]),
             edge_ptr=pointer([g.edge_index.size(1) for g in records]),
+            **optional,
         )
         tensors = {
             key: torch.cat(columns[key])
@@ -117,9 +117,12 @@ class MoleculeCollater:
             x=self.chunk.x[atoms],
             edge_index=self.chunk.edge_index[:, edges],
             edge_attr=self.chunk.edge_attr[edges],
-            pos=None if self.chunk.pos is None else self.chunk.pos[atoms],
             atom_ptr=atom_ptr,
             edge_ptr=edge_ptr,
+            **{
+                key: None if getattr(self.chunk, key) is None else getattr(self.chunk, key)[atoms]
+                for key in ATOM_ARRAYS
+            },
         )
         tensors = {key: values[index] for key, values in self.graph_tensors.items()}
         lists = {

@@ -16,18 +16,13 @@ from torch_geometric.data import InMemoryDataset
 
 from gnnkit.choices import DEDUPLICATE_MODES
 from gnnkit.data.cache import cache_root
+from gnnkit.data.molecules.components import MoleculeColumns
 from gnnkit.data.molecules.descriptors import (
     DESCRIPTOR_SETS,
-    compute_descriptors,
     descriptor_record,
     read_descriptor_file,
 )
-from gnnkit.data.molecules.duplicates import (
-    Duplicates,
-    canonical_smiles,
-    find_duplicates,
-    mean_targets,
-)
+from gnnkit.data.molecules.duplicates import Duplicates, find_duplicates, mean_targets
 from gnnkit.data.molecules.featurizer import (
     FeaturizedMolecules,
     FeaturizerConfig,
@@ -68,7 +63,11 @@ class MoleculeCSVDataset(InMemoryDataset):
     ``edge_index`` (both directions of each bond), ``edge_attr``, ``rev_edge_index``, ``y``
     ``[1, T]`` (NaN where missing), ``y_mask``, optional ``weight`` and ``descriptors``, the
     ``smiles`` and its 0-based data ``row`` in the file; with ``featurizer.conformers`` also
-    ``pos`` ``[n_atoms, 3]``, the atoms' ETKDG coordinates in Å.
+    ``pos`` ``[n_atoms, 3]``, the atoms' ETKDG coordinates in Å. With several
+    ``smiles_columns`` a graph is a row of several molecules, its atoms in column order with
+    ``component`` ``[n_atoms]`` (see :mod:`~gnnkit.data.molecules.components`); its ``smiles``
+    is then the row's SMILES separated by spaces, and a row is skipped when any of its
+    molecules is invalid (its reason names the column).
 
     The processed graphs are cached under ``root`` (default ``cache_root()/molecules``) in a
     folder named by the SHA-256 of the file's bytes and of every setting that changes the
@@ -89,6 +88,8 @@ class MoleculeCSVDataset(InMemoryDataset):
             :func:`~gnnkit.data.molecules.table.read_molecule_table`).
         smiles_column: the SMILES column (default: a column named like ``smiles``, else the
             first).
+        smiles_columns: two or more SMILES columns, one molecule of each per row (instead of
+            ``smiles_column``); :attr:`smiles` then holds the first column's.
         target_columns: target columns (default: all other columns); ``[]`` for none.
         weight_column: optional per-row sample weights.
         featurizer: atom/bond feature settings.
@@ -106,7 +107,7 @@ class MoleculeCSVDataset(InMemoryDataset):
 
     Attributes:
         molecule_keys: with ``deduplicate``, the canonical SMILES of every graph (in dataset
-            order), else ``None``.
+            order; of every molecule of its row, separated by spaces), else ``None``.
     """
 
     def __init__(
@@ -124,6 +125,7 @@ class MoleculeCSVDataset(InMemoryDataset):
         verbose: bool = True,
         deduplicate: str | None = None,
         class_labels: bool = False,
+        smiles_columns: list[str] | None = None,
     ) -> None:
         if deduplicate is not None and deduplicate not in DEDUPLICATE_MODES:
             raise ValueError(
@@ -140,7 +142,9 @@ class MoleculeCSVDataset(InMemoryDataset):
             target_columns=target_columns,
             weight_column=weight_column,
             class_labels=class_labels,
+            smiles_columns=smiles_columns or (),
         )
+        self.molecules = MoleculeColumns.of_table(self.table)
         self.featurizer_config = featurizer or FeaturizerConfig()
         if descriptors is not None and descriptor_file is not None:
             raise ValueError("give descriptors or descriptor_file, not both")
@@ -151,6 +155,7 @@ class MoleculeCSVDataset(InMemoryDataset):
             "format": CACHE_FORMAT,
             "file_sha256": file_sha256(self.path),
             "smiles_column": smiles_column,
+            **({"smiles_columns": self.molecules.names} if self.molecules.several else {}),
             "target_columns": self.table.task_names,
             "class_names": self.table.class_names,
             "weight_column": weight_column,
@@ -181,7 +186,7 @@ class MoleculeCSVDataset(InMemoryDataset):
         """Set :attr:`molecule_keys`, and report, merge or refuse the molecules in more than
         one row as ``mode`` says."""
         rows = self.rows()
-        self.molecule_keys = canonical_smiles([self.table.smiles[row] for row in rows])
+        self.molecule_keys = self.molecules.keys(rows)
         duplicates = find_duplicates(self.molecule_keys, self.table.targets[rows])
         if not duplicates.groups:
             return
@@ -241,11 +246,12 @@ class MoleculeCSVDataset(InMemoryDataset):
         """The data file is local; nothing to download."""
 
     def process(self) -> None:
-        featurized = MoleculeFeaturizer(self.featurizer_config).featurize(
-            self.table.smiles, workers=self.workers
+        featurized = self.molecules.featurize(
+            MoleculeFeaturizer(self.featurizer_config), workers=self.workers
         )
         if len(featurized) == 0:
-            first = self.table.invalid_row(*featurized.failures[0])
+            index, reason = featurized.failures[0]
+            first = self.table.invalid_row(index, reason, self.molecules.row_text(index))
             raise DataFileError(
                 f"{self.path}: none of the {len(self.table.smiles)} SMILES could be parsed by "
                 f"RDKit (row 0: {first.smiles!r}: {first.reason})"
@@ -270,32 +276,36 @@ class MoleculeCSVDataset(InMemoryDataset):
         }
         if featurized.pos is not None:
             tensors["pos"] = torch.from_numpy(featurized.pos)
+        if featurized.component is not None:
+            tensors["component"] = torch.from_numpy(featurized.component)
         if self.table.weights is not None:
             tensors["weight"] = torch.from_numpy(self.table.weights[rows]).float()
         if self.descriptor_file is not None:
             values = read_descriptor_file(self.descriptor_file, len(self.table.smiles))
             tensors["descriptors"] = torch.from_numpy(values[rows]).float()
         elif self.descriptor_set is not None:
-            smiles = [self.table.smiles[r] for r in rows.tolist()]
-            tensors["descriptors"] = torch.from_numpy(
-                compute_descriptors(smiles, self.descriptor_set)
-            ).float()
+            values = self.molecules.descriptors(rows.tolist(), self.descriptor_set)
+            tensors["descriptors"] = torch.from_numpy(values).float()
         count = len(rows)
         atom_slices = torch.from_numpy(np.concatenate([[0], np.cumsum(featurized.num_atoms)]))
         edge_slices = torch.from_numpy(np.concatenate([[0], np.cumsum(featurized.num_edges)]))
         per_graph = torch.arange(count + 1)
         slices = {key: per_graph for key in tensors}
         slices.update(x=atom_slices, edge_index=edge_slices, edge_attr=edge_slices)
-        if "pos" in tensors:
-            slices["pos"] = atom_slices
+        for key in ("pos", "component"):
+            if key in tensors:
+                slices[key] = atom_slices
         slices["rev_edge_index"] = edge_slices
         return {
             "tensors": tensors,
             "slices": slices,
-            "smiles": [self.table.smiles[r] for r in rows.tolist()],
+            "smiles": [self.molecules.row_text(r) for r in rows.tolist()],
             "invalid": [
                 [row.row, row.line, row.smiles, row.reason]
-                for row in (self.table.invalid_row(i, why) for i, why in featurized.failures)
+                for row in (
+                    self.table.invalid_row(i, why, self.molecules.row_text(i))
+                    for i, why in featurized.failures
+                )
             ],
         }
 
@@ -320,7 +330,8 @@ class MoleculeCSVDataset(InMemoryDataset):
 
     @property
     def smiles(self) -> list[str]:
-        """The SMILES of every graph, in dataset order."""
+        """The SMILES of every graph, in dataset order (of the first column's molecule when
+        rows hold several)."""
         return [self.table.smiles[row] for row in self.rows()]
 
     def __repr__(self) -> str:

@@ -184,6 +184,9 @@ class FeaturizedMolecules:
             conformers, whose molecule ETKDG could not embed), in input order.
         pos: with conformers, atom positions ``[Σ n_atoms, 3]`` (float32, Å) in the order of
             ``x``; otherwise ``None``.
+        component: with several molecules per row (:mod:`~gnnkit.data.molecules.components`),
+            where each entry is a row holding its molecules' atoms in column order, the
+            column of every atom ``[Σ n_atoms]`` (int64); otherwise ``None``.
     """
 
     x: np.ndarray
@@ -194,6 +197,7 @@ class FeaturizedMolecules:
     positions: np.ndarray
     failures: list[tuple[int, str]] = field(default_factory=list)
     pos: np.ndarray | None = None
+    component: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.positions)
@@ -241,6 +245,7 @@ class MoleculeCodes:
     positions: np.ndarray
     failures: list[tuple[int, str]] = field(default_factory=list)
     pos: np.ndarray | None = None
+    component: np.ndarray | None = None
 
     @staticmethod
     def concatenate(parts: Sequence[MoleculeCodes]) -> MoleculeCodes:

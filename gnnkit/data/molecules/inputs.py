@@ -8,7 +8,7 @@ every prediction command takes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +18,7 @@ from torch import Tensor
 from torch_geometric.data import Batch, Data
 
 from gnnkit.data.molecules.batch import molecule_batches
-from gnnkit.data.molecules.descriptors import compute_descriptors
+from gnnkit.data.molecules.components import MoleculeColumns
 from gnnkit.data.molecules.featurizer import (
     FeaturizedMolecules,
     FeaturizerConfig,
@@ -31,8 +31,9 @@ class PredictionInputs:
     """The featurized molecules of a list of SMILES.
 
     Attributes:
-        featurized: the molecules that parse (and, with conformers, embed), ``M`` of them.
-        smiles: their SMILES ``[M]``.
+        featurized: the molecules that parse (and, with conformers, embed), ``M`` of them
+            (rows, when each holds several molecules).
+        smiles: their SMILES ``[M]`` (a row's separated by spaces).
         descriptors: ``[M, D]`` float32 molecule descriptors when the model takes them.
     """
 
@@ -79,21 +80,24 @@ def featurizer_config(featurizer: dict[str, Any]) -> FeaturizerConfig:
 
 
 def prediction_inputs(
-    smiles: Sequence[str],
+    smiles: Sequence[str] | Mapping[str, Sequence[str]],
     featurizer: dict[str, Any],
     workers: int = 1,
     descriptor_rows: np.ndarray | None = None,
 ) -> PredictionInputs:
     """Featurize ``smiles`` with the settings ``featurizer`` (a checkpoint's ``featurizer``).
 
+    ``smiles`` is one molecule per row, or for a model of several molecules per row a mapping
+    column name → SMILES in the model's column order (see
+    :mod:`~gnnkit.data.molecules.components`; failures name the column).
+
     ``descriptor_rows`` ``[len(smiles), D]`` supplies file descriptors for a model trained with
     a descriptor file; RDKit descriptors (``"rdkit2d"``) are computed here, those the settings
     name (``descriptor_names``, in their order) or, for settings without names, all of them.
     """
-    featurized = MoleculeFeaturizer(featurizer_config(featurizer)).featurize(
-        smiles, workers=workers
-    )
-    valid = [smiles[p] for p in featurized.positions.tolist()]
+    molecules = MoleculeColumns.of(smiles)
+    featurized = molecules.featurize(MoleculeFeaturizer(featurizer_config(featurizer)), workers)
+    rows = featurized.positions.tolist()
     kind = featurizer.get("descriptors")
     descriptors = None
     if kind == "file":
@@ -105,5 +109,5 @@ def prediction_inputs(
         descriptors = torch.from_numpy(descriptor_rows[featurized.positions]).float()
     elif kind:
         names = featurizer.get("descriptor_names")
-        descriptors = torch.from_numpy(compute_descriptors(valid, kind, names)).float()
-    return PredictionInputs(featurized, valid, descriptors)
+        descriptors = torch.from_numpy(molecules.descriptors(rows, kind, names)).float()
+    return PredictionInputs(featurized, [molecules.row_text(r) for r in rows], descriptors)

@@ -99,12 +99,27 @@ class MoleculeStream:
             if self.separator is None
             else smiles_column_index(self.path, header, smiles_column, preferred_columns)
         )
+        self.header = header
         taken = {*STREAM_COLUMNS, *reserved, *([READ_ERROR] if self.sd else [])}
         self._other = [i for i in range(len(header)) if i != self.smiles_index]
         self.input_columns = [
             f"{header[i]}_input" if header[i] in taken else header[i] for i in self._other
         ]
         self.columns = [*STREAM_COLUMNS, *self.input_columns]
+
+    def chunk_column(self, name: str) -> str:
+        """The name in the chunks of the file's column ``name`` (``smiles`` for the SMILES
+        column); a :class:`~gnnkit.data.molecules.table.DataFileError` naming the file's
+        columns when it has none of that name."""
+        if name not in self.header:
+            raise DataFileError(
+                f"{self.path}: no column {name!r}; the columns present are "
+                f"{', '.join(map(repr, self.header))}"
+            )
+        index = self.header.index(name)
+        if index == self.smiles_index:
+            return "smiles"
+        return self.input_columns[self._other.index(index)]
 
     def _read_header(self) -> list[str]:
         """The column names: a CSV/TSV's header line; a ``.smi`` file's :data:`SMI_COLUMNS`,

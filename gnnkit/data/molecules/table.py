@@ -51,6 +51,8 @@ class MoleculeTable:
         read_errors: row → why its molecule could not be read from the file (SD records).
         class_names: the text class labels of the targets, in class-index order (sorted), or
             ``None`` when the targets are numbers.
+        smiles_columns: with several molecules per row, the SMILES columns in order (``smiles``
+            holds the first; see :mod:`~gnnkit.data.molecules.components`); else empty.
     """
 
     path: Path
@@ -63,16 +65,21 @@ class MoleculeTable:
     lines: list[int] | None = None
     read_errors: dict[int, str] = field(default_factory=dict)
     class_names: list[str] | None = None
+    smiles_columns: tuple[str, ...] = ()
 
     def line_of_row(self, row: int) -> int:
         """1-based file line of 0-based data row ``row`` (where an SD record starts)."""
         return self.lines[row] if self.lines is not None else row + self.header_lines + 1
 
-    def invalid_row(self, row: int, reason: str) -> InvalidRow:
+    def invalid_row(self, row: int, reason: str, text: str | None = None) -> InvalidRow:
         """Row ``row`` reported as invalid, for ``reason`` or, when the file's molecule could
-        not be read, the reason it could not."""
+        not be read, the reason it could not; ``text`` (default: its SMILES) names the row's
+        molecules (see :meth:`~gnnkit.data.molecules.components.MoleculeColumns.row_text`)."""
         return InvalidRow(
-            row, self.line_of_row(row), self.smiles[row], self.read_errors.get(row, reason)
+            row,
+            self.line_of_row(row),
+            self.smiles[row] if text is None else text,
+            self.read_errors.get(row, reason),
         )
 
 
@@ -267,6 +274,7 @@ def read_molecule_table(
     target_columns: list[str] | None = None,
     weight_column: str | None = None,
     class_labels: bool = False,
+    smiles_columns: Sequence[str] = (),
 ) -> MoleculeTable:
     """Read and check a molecule file: CSV, TSV, ``.smi`` or SD (``.sdf``), optionally ``.gz``.
 
@@ -275,14 +283,25 @@ def read_molecule_table(
     molecules come from its records (``smiles_column`` does not apply) and its properties are
     the columns. With ``class_labels`` (multiclass tasks), targets with a cell that is not a
     number are read as text class labels (see :func:`parse_class_labels`).
+    ``smiles_columns`` (two or more, instead of ``smiles_column``) reads several molecules per
+    row of a CSV/TSV, the first column's into ``smiles``.
     """
     path = Path(path)
     sd = is_sd_file(path)
+    several = len(smiles_columns) > 1
+    if several and sd:
+        raise DataFileError(
+            f"{path}: an SD record holds one molecule; --smiles-columns needs a CSV"
+        )
+    if several:
+        smiles_column = smiles_columns[0]
     table, smiles_column = (_sd_table(path), "smiles") if sd else _text_table(path, smiles_column)
     frame, header = table.frame, list(table.frame.columns)
+    _require_columns(path, header, list(smiles_columns))
+    table.smiles_columns = tuple(smiles_columns) if several else ()
     if target_columns is None:
         named = sd or _separator(path) is None  # SD and .smi files have a name column
-        skip = {smiles_column, weight_column, "name" if named else None}
+        skip = {smiles_column, weight_column, "name" if named else None, *smiles_columns}
         target_columns = [c for c in header if c not in skip]
     _require_columns(path, header, [*target_columns, *([weight_column] if weight_column else [])])
 

@@ -3,7 +3,7 @@ builds."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 from gnnkit.train import TrainConfig
@@ -49,10 +49,13 @@ class MoleculeTrainConfig:
     """Settings of :func:`train_molecules` (the ``gnnkit mol train`` options).
 
     Data: ``data`` (a file, a dataset name such as ``esol``, or ``None`` for the embedded
-    ChEMBL set), ``smiles_column``, ``target_columns``, ``weight_column``, ``deduplicate``
-    (rows holding the same molecule: ``"keep"`` them all, with a warning, each molecule's rows
-    in one part of every split; ``"mean"`` merges them into one with the mean of their targets,
-    regression only; ``"first"`` keeps the first; ``"error"`` refuses the file).
+    ChEMBL set), ``smiles_column``, or ``smiles_columns`` (two or more: one molecule of each
+    per row, one D-MPNN per column or, with ``shared_encoder``, one for all; see
+    :mod:`~gnnkit.data.molecules.components`), ``target_columns``, ``weight_column``,
+    ``deduplicate`` (rows holding the same molecule, or the same molecules in every SMILES
+    column: ``"keep"`` them all, with a warning, each molecule's rows in one part of every
+    split; ``"mean"`` merges them into one with the mean of their targets, regression only;
+    ``"first"`` keeps the first; ``"error"`` refuses the file).
     Task and split: ``task`` (regression, classification, multiclass), ``split`` (random,
     scaffold, stratified), ``sizes``, ``splits_file`` (chemprop's ``splits.json``), ``folds``
     (k-fold cross-validation when ≥ 2; 1 or ``None``: one split by ``split``).
@@ -99,6 +102,8 @@ class MoleculeTrainConfig:
     freeze_encoder: bool = False
     freeze_ffn_layers: int = 0
     train: TrainConfig = field(default_factory=lambda: TrainConfig(patience=None))
+    smiles_columns: list[str] | None = None
+    shared_encoder: bool = False
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -138,6 +143,7 @@ class MoleculeTrainConfig:
                 f"model must be one of {', '.join(MOLECULE_MODELS)}, got {self.model!r}"
             )
         spec = MOLECULE_MODELS[self.model]
+        self._check_smiles_columns()
         if not spec.descriptors and (self.descriptors or self.descriptor_file):
             raise ValueError(
                 f"model {self.model!r} takes no molecule descriptors; use model='dmpnn' or drop "
@@ -150,6 +156,33 @@ class MoleculeTrainConfig:
         self.train.task = TASKS[self.task]
         self.train.validate()  # before the data are featurized, not after
 
+    def _check_smiles_columns(self) -> None:
+        """``smiles_columns``: distinct names, not beside ``smiles_column``; several only for
+        the D-MPNN; ``shared_encoder`` only with several."""
+        columns = self.smiles_columns or []
+        if columns and self.smiles_column is not None:
+            raise ValueError(
+                "give smiles_column (--smiles-column) or smiles_columns (--smiles-columns), "
+                "not both"
+            )
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"smiles_columns name a column twice: {columns}")
+        if len(columns) > 1 and self.model != "dmpnn":
+            raise ValueError(
+                f"several SMILES columns (--smiles-columns) need model='dmpnn', not {self.model!r}"
+            )
+        if self.shared_encoder and len(columns) < 2:
+            raise ValueError(
+                "shared_encoder (--shared-encoder) shares one D-MPNN between the molecules of "
+                "a row; it needs two or more smiles_columns (--smiles-columns A B)"
+            )
+
+    @property
+    def molecule_columns(self) -> list[str]:
+        """The SMILES columns of a run of several molecules per row, else ``[]``."""
+        columns = self.smiles_columns or []
+        return columns if len(columns) > 1 else []
+
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "train"}
         out["sizes"] = list(self.sizes)
@@ -159,5 +192,7 @@ class MoleculeTrainConfig:
     def resume_conflicts(self, saved: dict[str, Any]) -> list[str]:
         """Settings that differ from ``saved`` (a run's :meth:`to_dict`) and may not change on
         resume (see :data:`RESUMABLE_SETTINGS`)."""
-        own = setting_changes(saved, self.to_dict(), RESUMABLE_SETTINGS)
+        # A run.json written before a setting existed ran with its default.
+        defaults = {f.name: f.default for f in fields(self) if f.default is not MISSING}
+        own = setting_changes({**defaults, **saved}, self.to_dict(), RESUMABLE_SETTINGS)
         return own + self.train.resume_conflicts(saved.get("train", {}))

@@ -21,9 +21,11 @@ from gnnkit.workflows.molecules.config import MOLECULE_MODELS, MoleculeTrainConf
 def load_dataset(config: MoleculeTrainConfig) -> MoleculeCSVDataset:
     """The dataset of ``config`` (its skipped rows in ``invalid_rows``)."""
     spec = resolve_dataset(config.data)
+    single = (config.smiles_columns or [None])[0] if not config.molecule_columns else None
     return MoleculeCSVDataset(
         spec.path,
-        smiles_column=config.smiles_column or spec.smiles_column,
+        smiles_column=config.smiles_column or single or spec.smiles_column,
+        smiles_columns=config.molecule_columns,
         target_columns=config.target_columns or spec.target_columns,
         weight_column=config.weight_column,
         featurizer=FeaturizerConfig(
@@ -58,7 +60,7 @@ def make_splits(config: MoleculeTrainConfig, dataset: MoleculeCSVDataset) -> lis
     groups = dataset.molecule_keys  # a molecule's rows stay in one part
     if config.folds and config.folds >= 2:
         return k_fold_splits(n, config.folds, seed=config.train.seed, labels=labels, groups=groups)
-    if config.split == "scaffold":
+    if config.split == "scaffold":  # of the first column's molecule, with several per row
         return [scaffold_split(dataset.smiles, config.sizes, config.train.seed)]
     if config.split == "stratified":
         if labels is None:

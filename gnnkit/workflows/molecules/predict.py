@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import torch
 from torch_geometric.data import Data
 
 from gnnkit.data.molecules import write_invalid_rows
+from gnnkit.data.molecules.components import MoleculeColumns, reading_columns
 from gnnkit.data.molecules.descriptors import (
     DescriptorMismatchError,
     check_descriptor_record,
@@ -88,16 +90,21 @@ def _featurize_file(
     smiles_column: str | None,
     descriptor_file: str | Path | None,
     workers: int,
+    smiles_columns: Sequence[str] = (),
 ) -> tuple[Any, PredictionInputs]:
     """The table of ``data`` and its molecules featurized as the ensemble's training molecules
-    were (see :func:`~gnnkit.data.molecules.inputs.prediction_inputs`)."""
+    were (see :func:`~gnnkit.data.molecules.inputs.prediction_inputs`), read from the SMILES
+    column(s) of :func:`~gnnkit.data.molecules.components.reading_columns`."""
     featurizer = ensemble.featurizer
+    column, columns = reading_columns(featurizer, smiles_column, smiles_columns)
     table = read_molecule_table(
-        data, smiles_column=smiles_column or featurizer.get("smiles_column"), target_columns=[]
+        data, smiles_column=column, smiles_columns=columns, target_columns=[]
     )
     rows = len(table.smiles)
     descriptor_rows = read_descriptor_file(descriptor_file, rows) if descriptor_file else None
-    return table, prediction_inputs(table.smiles, featurizer, workers, descriptor_rows)
+    molecules = MoleculeColumns.of_table(table)
+    smiles = dict(zip(molecules.names, molecules.smiles)) if molecules.several else table.smiles
+    return table, prediction_inputs(smiles, featurizer, workers, descriptor_rows)
 
 
 def _report_invalid(table: Any, failures: list[tuple[int, str]], data: Any, out: Path) -> None:
@@ -106,7 +113,8 @@ def _report_invalid(table: Any, failures: list[tuple[int, str]], data: Any, out:
     (out.parent / "invalid_smiles.csv").unlink(missing_ok=True)
     if not failures:
         return
-    invalid = [table.invalid_row(i, reason) for i, reason in failures]
+    molecules = MoleculeColumns.of_table(table)
+    invalid = [table.invalid_row(i, reason, molecules.row_text(i)) for i, reason in failures]
     write_invalid_rows(invalid, out.parent / "invalid_smiles.csv")
     print(
         f"{data}: {len(failures)} of {len(table.smiles)} rows could not be featurized (RDKit "
@@ -126,6 +134,7 @@ def predict_molecules(
     workers: int = 1,
     batch_size: int = 256,
     mc_dropout: int = 0,
+    smiles_columns: Sequence[str] = (),
     seed: int = 0,
     allow_partial: bool = False,
     precision: str = "fp32",
@@ -144,10 +153,14 @@ def predict_molecules(
     A run whose training stopped before every fold or member was trained is refused; with
     ``allow_partial`` its trained models predict, a warning goes to stderr and the output gets
     a :data:`MODELS_USED` column holding their number. ``precision``: ``"fp32"`` or ``"int8"``
-    (see :mod:`gnnkit.train.precision`).
+    (see :mod:`gnnkit.train.precision`). A model of several molecules per row reads them from
+    its training columns, or from ``smiles_columns`` (as many, in the same order); a row with
+    an invalid molecule is listed with the column that holds it.
     """
     ensemble = set_precision(load_molecule_ensemble(model_dir, allow_partial), precision)
-    table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
+    table, inputs = _featurize_file(
+        ensemble, data, smiles_column, descriptor_file, workers, smiles_columns
+    )
     torch.manual_seed(seed)
     prediction = ensemble.predict(inputs.batches(batch_size), mc_samples=mc_dropout)
     frame = add_prediction_columns(table.frame, ensemble.task, prediction, inputs.positions)
@@ -172,6 +185,7 @@ def fingerprint_molecules(
     batch_size: int = 256,
     allow_partial: bool = False,
     precision: str = "fp32",
+    smiles_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Learned fingerprints of every valid row of ``data``: one model's molecule vector
     (``layer`` ``"aggregate"`` or ``"penultimate"``, see
@@ -181,16 +195,21 @@ def fingerprint_molecules(
     ``fp_0 … fp_{F-1}``; ending in ``.npy`` it gets the float32 matrix, and ``<stem>.rows.csv``
     beside it the ``row`` and ``smiles`` of each of its rows. Invalid rows are left out and
     listed in ``invalid_smiles.csv`` beside ``out``. Returns the ``row``/``smiles`` table (with
-    the ``fp_k`` columns). ``allow_partial`` and ``precision``: as in :func:`predict_molecules`.
+    the ``fp_k`` columns). ``allow_partial``, ``precision`` and ``smiles_columns``: as in
+    :func:`predict_molecules`. For a model of several molecules per row the fingerprint is the
+    concatenation of the molecules' vectors (then the descriptors), and ``smiles`` holds the
+    row's SMILES separated by spaces.
     """
     out = Path(out)
     if out.suffix not in (".csv", ".npy"):
         raise ValueError(f"{out}: the fingerprint file must end in .csv or .npy")
     ensemble = set_precision(load_molecule_ensemble(model_dir, allow_partial), precision)
-    table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
+    table, inputs = _featurize_file(
+        ensemble, data, smiles_column, descriptor_file, workers, smiles_columns
+    )
     positions = inputs.positions
     vectors = ensemble.fingerprints(inputs.batches(batch_size), layer=layer, member=member).numpy()
-    index = pd.DataFrame({"row": positions, "smiles": [table.smiles[p] for p in positions]})
+    index = pd.DataFrame({"row": positions, "smiles": inputs.smiles})
     frame = pd.concat(
         [index, pd.DataFrame(vectors, columns=[f"fp_{k}" for k in range(vectors.shape[1])])],
         axis=1,

@@ -130,6 +130,9 @@ def _train_one(
     }
     if MOLECULE_MODELS[config.model].descriptors:
         hparams["descriptor_dim"] = descriptor_dim
+    columns = config.molecule_columns
+    if columns:
+        hparams.update(n_components=len(columns), shared_encoder=config.shared_encoder)
     torch.manual_seed(config.train.seed)
     model = build_model(config.model, hparams)
     if descriptor_dim:
@@ -155,6 +158,7 @@ def _train_one(
             **dataset.featurizer_config.to_dict(),
             **descriptor_record(config.descriptors or ("file" if config.descriptor_file else None)),
             "smiles_column": dataset.settings["smiles_column"],
+            **({"smiles_columns": columns} if columns else {}),
         },
         extra_metrics=extra,
     )

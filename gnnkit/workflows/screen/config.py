@@ -18,7 +18,9 @@ class ScreenConfig:
     ``ascending``; classification ranks by probability. ``max_train_similarity`` leaves out
     molecules whose Morgan-fingerprint Tanimoto similarity to the nearest training molecule is
     above it. Reading: ``smiles_column`` (default: the model's training column if the file has
-    it, else a column named like ``smiles``), ``chunk_size`` rows at a time. Work:
+    it, else a column named like ``smiles``), ``smiles_columns`` (for a model of several
+    molecules per row: the library's columns, in the model's order; default: the training
+    columns, which a CSV/TSV library must have), ``chunk_size`` rows at a time. Work:
     ``workers`` featurization processes beside the one predicting (0: featurize in the
     predicting process), or ``predictors`` > 1 processes that each featurize and predict
     whole chunks on the CPU (local engine; ``workers`` is then unused). ``predictors=None``
@@ -40,6 +42,7 @@ class ScreenConfig:
     ascending: bool = False
     max_train_similarity: float | None = None
     smiles_column: str | None = None
+    smiles_columns: tuple[str, ...] = ()
     chunk_size: int = 2_000
     workers: int = 1
     predictors: int | None = None

@@ -106,11 +106,16 @@ def _chunk_source(ray: ModuleType, stream: MoleculeStream) -> Any:
     return ChunkSource()
 
 
-def _featurize(batch: pd.DataFrame, featurizer: dict[str, Any]) -> pd.DataFrame:
-    """The chunks featurized; a read error passes through."""
+def _featurize(
+    batch: pd.DataFrame, featurizer: dict[str, Any], columns: dict[str, str] | None = None
+) -> pd.DataFrame:
+    """The chunks featurized (see :func:`featurize_chunk` for ``columns``); a read error
+    passes through."""
     return _records(
         [
-            chunk if isinstance(chunk, DataFileError) else featurize_chunk(chunk, featurizer)
+            chunk
+            if isinstance(chunk, DataFileError)
+            else featurize_chunk(chunk, featurizer, columns)
             for chunk in _unpickled(batch)
         ]
     )
@@ -198,7 +203,7 @@ def _screen_dataset(ray: ModuleType, plan: ScreenPlan) -> Any:
         ray.data.read_datasource(source, override_num_blocks=1, num_cpus=0)
         .map_batches(
             _featurize,
-            fn_kwargs={"featurizer": plan.featurizer},
+            fn_kwargs={"featurizer": plan.featurizer, "columns": plan.molecule_columns},
             batch_size=1,
             batch_format="pandas",
         )

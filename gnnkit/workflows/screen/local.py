@@ -19,7 +19,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import partial
 from itertools import islice
@@ -77,27 +77,38 @@ def _in_order(
 
 
 def featurized_chunks(
-    chunks: Iterable[pd.DataFrame], featurizer: dict[str, Any], workers: int
+    chunks: Iterable[pd.DataFrame],
+    featurizer: dict[str, Any],
+    workers: int,
+    columns: Mapping[str, str] | None = None,
 ) -> Iterator[FeaturizedChunk]:
-    """Every chunk featurized, in order: here when ``workers`` is 0, else by that many worker
-    processes working ahead of the consumer."""
+    """Every chunk featurized (see :func:`featurize_chunk` for ``columns``), in order: here
+    when ``workers`` is 0, else by that many worker processes working ahead of the consumer."""
+    work = partial(featurize_chunk, featurizer=featurizer, columns=columns)
     if workers == 0:
-        return (featurize_chunk(chunk, featurizer) for chunk in chunks)
-    return _in_order(chunks, workers, partial(featurize_chunk, featurizer=featurizer))
+        return (work(chunk) for chunk in chunks)
+    return _in_order(chunks, workers, work)
 
 
 #: What a predictor process screens with (set once, in the process, by :func:`_start_predictor`).
 _PREDICTOR: dict[str, Any] = {}
 
 
-def _start_predictor(ensemble: Ensemble, featurizer: dict[str, Any], batch_size: int) -> None:
+def _start_predictor(
+    ensemble: Ensemble,
+    featurizer: dict[str, Any],
+    batch_size: int,
+    columns: Mapping[str, str] | None = None,
+) -> None:
     _ignore_interrupts()
     torch.set_num_threads(1)
-    _PREDICTOR.update(ensemble=ensemble, featurizer=featurizer, batch_size=batch_size)
+    _PREDICTOR.update(
+        ensemble=ensemble, featurizer=featurizer, batch_size=batch_size, columns=columns
+    )
 
 
 def _screen_in_predictor(chunk: pd.DataFrame) -> ScreenedBlock:
-    featurized = featurize_chunk(chunk, _PREDICTOR["featurizer"])
+    featurized = featurize_chunk(chunk, _PREDICTOR["featurizer"], _PREDICTOR["columns"])
     results = predict_chunk(_PREDICTOR["ensemble"], featurized, _PREDICTOR["batch_size"], "cpu")
     return split_results(results)
 
@@ -177,9 +188,9 @@ def local_blocks(plan: ScreenPlan) -> Iterator[ScreenedBlock]:
         if torch.device(device).type != "cpu":
             raise ValueError(f"predictors > 1 runs on the CPU only, not on {device}")
         # The forked processes inherit the model; nothing is pickled but chunks and results.
-        start = (plan.ensemble, plan.featurizer, batch_size)
+        start = (plan.ensemble, plan.featurizer, batch_size, plan.molecule_columns)
         yield from _in_order(chunks, predictors, _screen_in_predictor, _start_predictor, start)
         return
     with _torch_threads_beside(workers):
-        for chunk in featurized_chunks(chunks, plan.featurizer, workers):
+        for chunk in featurized_chunks(chunks, plan.featurizer, workers, plan.molecule_columns):
             yield split_results(predict_chunk(plan.ensemble, chunk, batch_size, device))

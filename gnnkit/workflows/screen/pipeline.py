@@ -9,6 +9,7 @@ same in every engine, so every molecule gets bit-for-bit the same prediction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,9 +52,17 @@ class ScreenedBlock:
     invalid: pd.DataFrame
 
 
-def featurize_chunk(frame: pd.DataFrame, featurizer: dict[str, Any]) -> FeaturizedChunk:
-    """Featurize a chunk's SMILES as the model's featurizer settings say (one process)."""
-    return FeaturizedChunk(frame, prediction_inputs(frame["smiles"].tolist(), featurizer))
+def featurize_chunk(
+    frame: pd.DataFrame, featurizer: dict[str, Any], columns: Mapping[str, str] | None = None
+) -> FeaturizedChunk:
+    """Featurize a chunk's SMILES as the model's featurizer settings say (one process).
+
+    ``columns``: for a model of several molecules per row, the library's SMILES columns (in
+    the model's order) → their names in the chunk; ``None`` reads the chunk's ``smiles``."""
+    smiles: list[str] | dict[str, list[str]] = frame["smiles"].tolist()
+    if columns:
+        smiles = {name: [s.strip() for s in frame[inner]] for name, inner in columns.items()}
+    return FeaturizedChunk(frame, prediction_inputs(smiles, featurizer))
 
 
 def predict_chunk(

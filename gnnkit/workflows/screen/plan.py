@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from gnnkit.data.molecules.components import reading_columns
 from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
 from gnnkit.train import Ensemble, set_precision
@@ -56,6 +57,10 @@ class ScreenPlan:
         training_smiles: the training molecules, or ``None`` when the run does not list them
             (then the hits have no similarity columns).
         columns: the hits file's columns after ``rank``.
+        molecule_columns: for a model of several molecules per row, the library's SMILES
+            columns (in the model's order) → their names in the chunks; else empty. The
+            training-set similarity (``max_train_similarity``) is that of the first
+            column's molecule to the training molecules of the first column.
     """
 
     config: ScreenConfig
@@ -64,6 +69,7 @@ class ScreenPlan:
     rule: RankRule
     training_smiles: list[str] | None
     columns: list[str]
+    molecule_columns: dict[str, str]
 
     @classmethod
     def create(cls, model_dir: str | Path, library: str | Path, config: ScreenConfig) -> ScreenPlan:
@@ -83,13 +89,22 @@ class ScreenPlan:
                 f"{model_dir}: no {TRAINING_SMILES} (written by gnnkit mol train), so the "
                 "similarity to the training set is unknown; drop --max-train-similarity"
             )
+        _, several = reading_columns(featurizer, config.smiles_column, config.smiles_columns)
+        single = config.smiles_column or next(iter(config.smiles_columns), None)
         stream = MoleculeStream(
             library,
-            smiles_column=config.smiles_column,
+            smiles_column=several[0] if several else single,
             chunk_size=config.chunk_size,
             preferred_columns=[c for c in [featurizer.get("smiles_column")] if c],
             reserved=("rank", REASON, SIMILARITY, NEAREST),
         )
+        if several and stream.separator is None:
+            raise ValueError(
+                f"{library}: a .smi library holds one molecule per line, but the model in "
+                f"{model_dir} reads {len(several)} per row (columns "
+                f"{', '.join(map(repr, several))}); screen a CSV/TSV library with those columns"
+            )
+        molecule_columns = {name: stream.chunk_column(name) for name in several}
         task = ensemble.task
         names = prediction_column_names(task, spread=False, labels=False)
         target = config.target or names[0]
@@ -112,7 +127,7 @@ class ScreenPlan:
             *prediction_column_names(task, spread=len(ensemble) > 1, taken=stream.columns),
             *([SIMILARITY, NEAREST] if training_smiles is not None else []),
         ]
-        return cls(config, ensemble, stream, rule, training_smiles, columns)
+        return cls(config, ensemble, stream, rule, training_smiles, columns, molecule_columns)
 
     @property
     def featurizer(self) -> dict[str, Any]:
