@@ -145,6 +145,19 @@ def test_mismatched_featurizer_is_refused(source, data, tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
+def test_other_molecules_per_row_are_refused(source, data, tmp_path, capsys):
+    frame = pd.read_csv(data["one"]).assign(solvent="O")
+    frame.to_csv(tmp_path / "pairs.csv", index=False)
+    columns = ["--smiles-columns", "smiles", "solvent", "--target-columns", "atoms"]
+    options = ["--init-from", str(source), *columns]
+    assert train(tmp_path / "pairs.csv", tmp_path / "x", *options) == 1
+    assert capsys.readouterr().err == (
+        f"gnnkit mol train: error: cannot fine-tune from {source / 'model.pt'}: it was trained "
+        "on other inputs than this run makes, so its weights would read misaligned features: "
+        "n_components 1 there, 2 here (--smiles-columns)\n"
+    )
+
+
 def test_conflicting_architecture_and_freezing_are_refused(source, data, tmp_path, capsys):
     model = source / "model.pt"
     assert train(data["one"], tmp_path / "x", "--init-from", str(source), "--hidden", "32") == 1

@@ -5,8 +5,9 @@ cross-validation folds) gives its first, ``fold_0``'s ``member_0`` (see
 :func:`~gnnkit.train.ensemble.find_model_files`), and says so on stderr.
 
 - **Inputs must match.** The source's featurizer settings (atom features, explicit hydrogens,
-  conformers) and molecule descriptors (none, a file, or RDKit's, by name and order) must be
-  the run's, else :func:`prepare_init` refuses: the weights would read misaligned features.
+  conformers), molecule descriptors (none, a file, or RDKit's, by name and order), molecules
+  per row and encoder sharing must be the run's, else :func:`prepare_init` refuses: the
+  weights would read misaligned features.
 - **Architecture comes from the source.** ``model``, ``hidden_channels``, ``depth``,
   ``aggregation``, ``ffn_hidden_channels`` and ``ffn_layers`` left at their defaults take the
   source's values; one set to another value than the source's is refused. ``dropout`` is the
@@ -64,6 +65,8 @@ INPUTS = {
     "conformers": "--model",
     "descriptors": "--descriptors / --descriptors-file",
     "descriptor_names": "the installed RDKit's descriptors",
+    "n_components": "--smiles-columns",
+    "shared_encoder": "--shared-encoder",
 }
 
 
@@ -124,7 +127,13 @@ def _inputs(config: MoleculeTrainConfig) -> dict[str, Any]:
         conformer_seed=config.conformer_seed,
     ).to_dict()
     kind = config.descriptors or ("file" if config.descriptor_file else None)
-    return {"model": config.model, **featurizer, **descriptor_record(kind)}
+    return {
+        "model": config.model,
+        **featurizer,
+        **descriptor_record(kind),
+        "n_components": max(len(config.molecule_columns), 1),
+        "shared_encoder": config.shared_encoder,
+    }
 
 
 def _source_inputs(source: InitSource) -> dict[str, Any]:
@@ -132,7 +141,11 @@ def _source_inputs(source: InitSource) -> dict[str, Any]:
     stored = source.trained.featurizer or {}
     featurizer = featurizer_config(stored).to_dict()
     descriptors = {key: stored.get(key) for key in ("descriptors", "descriptor_names")}
-    return {"model": source.name, **featurizer, **descriptors}
+    components = {
+        "n_components": source.hparams.get("n_components", 1),
+        "shared_encoder": source.hparams.get("shared_encoder", False),
+    }
+    return {"model": source.name, **featurizer, **descriptors, **components}
 
 
 def _describe(name: str, value: Any) -> str:
