@@ -14,8 +14,9 @@
 4. Speed: molecules/s of the whole ``predict_molecules`` call (reading, featurization with one
    worker, prediction, writing) and of the forward passes alone (:func:`forward_rates`), fp32
    and int8 alternated, median of ``--repeats``; then the
-   whole ``gnnkit mol screen --predictors 2`` command on the first ``--screen-lines`` lines of
-   the library, fp32 and int8 alternated, median of ``--repeats`` (0 lines: skipped).
+   whole ``gnnkit mol screen`` command with default settings (``--predictors`` chosen by
+   itself) on the first ``--screen-lines`` lines of the library, fp32 and int8 alternated,
+   median of ``--repeats`` (0 lines: skipped).
 """
 
 from __future__ import annotations
@@ -157,10 +158,10 @@ def main() -> None:
         walls: dict[str, list[float]] = {p: [] for p in PRECISIONS}
         for _ in range(args.repeats):
             for precision in PRECISIONS:
-                settings = ["--predictors", "2", "--precision", precision]
+                settings = ["--precision", precision]
                 command = gnnkit_screen(regression, piece, workdir / "hits.csv", settings)
                 walls[precision].append(timed(command, workdir / f"screen_{precision}.log"))
-        print(f"\ngnnkit mol screen --predictors 2 on {args.screen_lines:,} lines, whole command")
+        print(f"\ngnnkit mol screen on {args.screen_lines:,} lines, whole command, defaults")
         print("| precision | median wall s | molecules/s |\n| --- | ---: | ---: |")
         for precision in PRECISIONS:
             wall = statistics.median(walls[precision])
