@@ -11,7 +11,14 @@ import json
 import sys
 from pathlib import Path
 
-from gnnkit.choices import DEDUPLICATE_MODES, FINGERPRINT_LAYERS, PRECISIONS, SPLIT_TYPES
+from gnnkit.choices import (
+    CALIBRATIONS,
+    DEDUPLICATE_MODES,
+    FINGERPRINT_LAYERS,
+    PRECISIONS,
+    RANK_BY,
+    SPLIT_TYPES,
+)
 from gnnkit.cli.errors import set_handler
 from gnnkit.train.config import (
     add_config_arguments,
@@ -122,6 +129,24 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "--descriptors-file", help="numeric CSV of molecule descriptors, one row per data row"
     )
     model.add_argument("--atom-features", choices=["v2", "rich"], default="v2")
+    uncertainty = parser.add_argument_group(
+        "uncertainty (--loss mve|evidential predicts a variance; see also the training options)"
+    )
+    uncertainty.add_argument(
+        "--calibration",
+        choices=CALIBRATIONS,
+        default="none",
+        help="fitted on the validation split and stored with the run: zscaling (scales the "
+        "std) or conformal (intervals; any regression model) for regression, platt or "
+        "isotonic (probabilities) for binary classification",
+    )
+    uncertainty.add_argument(
+        "--alpha",
+        type=float,
+        default=0.1,
+        help="miscoverage of the calibrated intervals: predict writes <target>_lower and "
+        "<target>_upper holding 1 - alpha of the targets",
+    )
     add_config_arguments(parser, exclude=TRAIN_FIELDS_SET_HERE, defaults={"patience": None})
     parser.add_argument("--out", default="runs/mol", help="output folder")
     set_handler(parser, run_train)
@@ -172,7 +197,10 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         description=(
             "Predict every row of --data; the output keeps the input columns and adds one "
             "column per target, plus a <target>_std column when the model folder holds an "
-            "ensemble (or cross-validation folds) or with --mc-dropout. Rows whose SMILES RDKit "
+            "ensemble (or cross-validation folds), a model trained with --loss mve or "
+            "evidential, or with --mc-dropout (<target>_aleatoric_std and _epistemic_std where "
+            "both parts exist), and <target>_lower and <target>_upper for a model trained with "
+            "--calibration conformal or zscaling. Rows whose SMILES RDKit "
             "rejects get empty predictions and are listed in invalid_smiles.csv beside --out."
         ),
     )
@@ -243,6 +271,14 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--ascending", action="store_true", help="lower predictions rank first")
     parser.add_argument(
+        "--rank-by",
+        choices=RANK_BY,
+        default="mean",
+        help="rank by the prediction or a bound of its calibrated interval (a model trained "
+        "with --calibration conformal or zscaling): lower is the cautious choice when higher "
+        "is better, upper with --ascending",
+    )
+    parser.add_argument(
         "--max-train-similarity",
         type=float,
         metavar="S",
@@ -306,6 +342,8 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         atom_features=args.atom_features,
         workers=args.workers,
         ensemble=args.ensemble,
+        calibration=args.calibration,
+        alpha=args.alpha,
         train=config_from_arguments(
             args,
             task=TASKS[args.task],
@@ -375,6 +413,7 @@ def run_screen(args: argparse.Namespace) -> int:
         top_k=args.top,
         target=args.target,
         ascending=args.ascending,
+        rank_by=args.rank_by,
         max_train_similarity=args.max_train_similarity,
         smiles_column=args.smiles_column,
         chunk_size=args.chunk_size,

@@ -10,8 +10,9 @@ is the weighted mean over labelled elements
     \mathcal{L} = \frac{\sum_{i,t} \omega_{it}\,\ell_{it}}{\sum_{i,t} \omega_{it}},
     \qquad \omega_{it} = m_{it}\, w_i\, c_{t, y_{it}}
 
-with :math:`\ell` the squared error on standardised targets (regression), binary cross-entropy
-with logits (binary) or cross-entropy over the task's ``C`` logits (multiclass).
+with :math:`\ell` the regression head's loss on standardised targets (squared error, or the
+negative log-likelihood of a predicted distribution: see :mod:`gnnkit.train.losses`), binary
+cross-entropy with logits (binary) or cross-entropy over the task's ``C`` logits (multiclass).
 """
 
 from __future__ import annotations
@@ -25,21 +26,34 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gnnkit.choices import TASK_KINDS, TaskKind
+from gnnkit.train.losses import (
+    EVIDENTIAL_LAMBDA,
+    PARAMETERS,
+    check_loss,
+    element_loss,
+    head_parameters,
+    head_variances,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """What a model predicts: the kind, one name per task and, for multiclass, the classes.
+    r"""What a model predicts: the kind, one name per task and, for multiclass, the classes.
 
     Attributes:
         kind: ``"regression"``, ``"binary"`` or ``"multiclass"``.
         names: one name per task (column names in predictions and per-task metrics).
         n_classes: classes per task (2 for binary, 1 for regression).
+        regression_loss: ``"mse"``, ``"mve"`` or ``"evidential"`` (regression only; see
+            :mod:`gnnkit.train.losses`): what the head predicts, so it also rebuilds the head.
+        evidential_lambda: :math:`\lambda` of the evidential regulariser.
     """
 
     kind: TaskKind
     names: tuple[str, ...]
     n_classes: int = 1
+    regression_loss: str = "mse"
+    evidential_lambda: float = EVIDENTIAL_LAMBDA
 
     def __post_init__(self) -> None:
         if self.kind not in TASK_KINDS:
@@ -53,17 +67,28 @@ class Task:
             raise ValueError(f"a {self.kind} task has n_classes={expected}, got {self.n_classes}")
         if self.kind == "multiclass" and self.n_classes < 2:
             raise ValueError(f"a multiclass task needs n_classes >= 2, got {self.n_classes}")
+        check_loss(self.regression_loss)
+        if self.regression_loss != "mse" and self.kind != "regression":
+            raise ValueError(
+                f"loss {self.regression_loss!r} applies to regression tasks, not {self.kind}"
+            )
 
     @classmethod
     def create(
-        cls, kind: TaskKind, n_tasks: int, names: Sequence[str] | None = None, n_classes: int = 2
+        cls,
+        kind: TaskKind,
+        n_tasks: int,
+        names: Sequence[str] | None = None,
+        n_classes: int = 2,
+        regression_loss: str = "mse",
+        evidential_lambda: float = EVIDENTIAL_LAMBDA,
     ) -> Task:
         """A task with default names ``task0, task1, …`` unless ``names`` are given."""
         names = tuple(names) if names is not None else tuple(f"task{t}" for t in range(n_tasks))
         if len(names) != n_tasks:
             raise ValueError(f"{len(names)} task names given for {n_tasks} tasks: {names!r}")
         classes = {"regression": 1, "binary": 2}.get(kind, n_classes)
-        return cls(kind, names, classes)
+        return cls(kind, names, classes, regression_loss, evidential_lambda)
 
     @property
     def n_tasks(self) -> int:
@@ -71,8 +96,11 @@ class Task:
 
     @property
     def n_outputs(self) -> int:
-        """Model outputs per graph: ``T`` or, for multiclass, ``T·C``."""
-        return self.n_tasks * self.n_classes if self.kind == "multiclass" else self.n_tasks
+        """Model outputs per graph: ``T·k`` (regression, ``k`` parameters per task, see
+        :mod:`gnnkit.train.losses`), ``T`` (binary) or ``T·C`` (multiclass)."""
+        if self.kind == "multiclass":
+            return self.n_tasks * self.n_classes
+        return self.n_tasks * PARAMETERS[self.regression_loss]
 
     def check_targets(self, y: Tensor, where: str) -> None:
         """Raise ``ValueError`` naming ``where`` unless ``y`` ``[B, T]`` holds valid labels."""
@@ -94,10 +122,21 @@ class Task:
             )
 
     def logits(self, output: Tensor) -> Tensor:
-        """Model output as ``[B, T]`` (regression, binary) or ``[B, T, C]`` (multiclass)."""
+        """Model output as ``[B, T]`` (binary; regression: the predicted mean) or ``[B, T, C]``
+        (multiclass)."""
         if self.kind == "multiclass":
             return output.view(output.size(0), self.n_tasks, self.n_classes)
+        if self.kind == "regression":
+            return head_parameters(self.regression_loss, output)[0]
         return output
+
+    def variances(self, output: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        """``(aleatoric, epistemic)`` variances ``[B, T]`` of the standardised targets that a
+        regression head predicts, ``None`` where it predicts none (see
+        :func:`~gnnkit.train.losses.head_variances`)."""
+        if self.kind != "regression":
+            return None, None
+        return head_variances(self.regression_loss, output)
 
     def activate(self, output: Tensor) -> Tensor:
         """Predictions from model output: values ``[B, T]`` (regression, still standardised),
@@ -111,9 +150,9 @@ class Task:
 
     def element_loss(self, output: Tensor, target: Tensor) -> Tensor:
         r"""Unreduced loss :math:`\ell_{it}` ``[B, T]``; ``target`` must hold no NaN."""
-        logits = self.logits(output)
         if self.kind == "regression":
-            return (logits - target).square()
+            return element_loss(self.regression_loss, output, target, self.evidential_lambda)
+        logits = self.logits(output)
         if self.kind == "binary":
             return F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         # -log softmax at the label, written out: CUDA's NLL loss has no deterministic kernel
@@ -150,11 +189,25 @@ class Task:
         return (weight * self.element_loss(output, filled)).sum(), weight.sum()
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "names": list(self.names), "n_classes": self.n_classes}
+        return {
+            "kind": self.kind,
+            "names": list(self.names),
+            "n_classes": self.n_classes,
+            "regression_loss": self.regression_loss,
+            "evidential_lambda": self.evidential_lambda,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
-        return cls(data["kind"], tuple(data["names"]), int(data["n_classes"]))
+        """The task of :meth:`to_dict`; a checkpoint written before the regression losses
+        existed trained with squared error."""
+        return cls(
+            data["kind"],
+            tuple(data["names"]),
+            int(data["n_classes"]),
+            str(data.get("regression_loss", "mse")),
+            float(data.get("evidential_lambda", EVIDENTIAL_LAMBDA)),
+        )
 
 
 def balanced_class_weights(task: Task, y: Tensor) -> Tensor:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -28,23 +28,28 @@ def _prediction_slots(task: Task) -> list[tuple[str, tuple[slice | int, ...]]]:
 
 def prediction_columns(task: Task, prediction: EnsemblePrediction) -> dict[str, np.ndarray]:
     """Column name → values: one per target, or per target and class (multiclass), each
-    followed by its ``_std`` column when the prediction has a spread."""
+    followed by a column per uncertainty part the prediction holds (``_std``, and
+    ``_aleatoric_std``, ``_epistemic_std``, ``_lower``, ``_upper`` where present; see
+    :data:`~gnnkit.train.predict.UNCERTAINTY_PARTS`)."""
     columns: dict[str, np.ndarray] = {}
     for column, index in _prediction_slots(task):
         columns[column] = prediction.mean[index].numpy()
-        if prediction.std is not None:
-            columns[f"{column}_std"] = prediction.std[index].numpy()
+        for part in prediction.parts:
+            columns[f"{column}_{part}"] = getattr(prediction, part)[index].numpy()
     return columns
 
 
-def prediction_column_names(task: Task, spread: bool, taken: Iterable[str] = ()) -> list[str]:
-    """The names of :func:`prediction_columns` (with ``_std`` columns when ``spread``) as
-    written beside input columns: a name in ``taken`` gets ``_pred`` appended."""
+def prediction_column_names(
+    task: Task, parts: Sequence[str] = (), taken: Iterable[str] = ()
+) -> list[str]:
+    """The names of :func:`prediction_columns` for a prediction holding the uncertainty
+    ``parts`` (e.g. ``("std",)``), as written beside input columns: a name in ``taken`` gets
+    ``_pred`` appended."""
     taken = set(taken)
     names = [
         name
         for column, _ in _prediction_slots(task)
-        for name in (column, *([f"{column}_std"] if spread else []))
+        for name in (column, *(f"{column}_{part}" for part in parts))
     ]
     return [output_name(name, taken) for name in names]
 
@@ -70,7 +75,7 @@ def add_prediction_columns(
     :func:`prediction_column_names` with ``frame``'s columns taken."""
     out = frame.copy()
     columns = prediction_columns(task, prediction)
-    names = prediction_column_names(task, prediction.std is not None, frame.columns)
+    names = prediction_column_names(task, prediction.parts, frame.columns)
     for name, values in zip(names, columns.values()):
         filled = np.full(len(frame), np.nan)
         filled[positions] = values

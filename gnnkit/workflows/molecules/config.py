@@ -6,6 +6,11 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from gnnkit.choices import (
+    CALIBRATIONS,
+    CLASSIFICATION_CALIBRATIONS,
+    REGRESSION_CALIBRATIONS,
+)
 from gnnkit.train import TrainConfig
 from gnnkit.train.config import setting_changes
 
@@ -67,6 +72,16 @@ class MoleculeTrainConfig:
     batch 64, no early stopping, as chemprop); ``workers`` featurization processes;
     ``ensemble`` models per split, trained with seeds ``seed, seed + 1, …`` on the same split
     (see :mod:`gnnkit.workflows.ensemble`).
+    Uncertainty: ``train.loss`` (``mse``, ``mve``, ``evidential``; see
+    :mod:`gnnkit.train.losses`); ``calibration`` fitted on the validation split after training
+    (:mod:`gnnkit.train.calibration`): ``none``, ``zscaling`` or ``conformal`` (regression,
+    intervals of miscoverage ``alpha``), ``platt`` or ``isotonic`` (binary classification).
+    It is stored as ``calibration.json`` beside the models it calibrates: in the run folder for
+    one split (one model or an ensemble, fitted on the validation predictions of the whole
+    ensemble), in each ``fold_k/`` for cross-validation, and in the run folder too, fitted on
+    the pooled validation predictions of every fold (each by its own fold's models: an
+    approximation for the folds' ensemble that ``predict`` runs, whose members saw some of
+    those molecules in training).
     """
 
     data: str | None = None
@@ -92,6 +107,8 @@ class MoleculeTrainConfig:
     atom_features: str = "v2"
     workers: int = 1
     ensemble: int = 1
+    calibration: str = "none"
+    alpha: float = 0.1
     train: TrainConfig = field(default_factory=lambda: TrainConfig(patience=None))
 
     def __post_init__(self) -> None:
@@ -136,6 +153,33 @@ class MoleculeTrainConfig:
             self.depth = spec.depth
         self.train.task = TASKS[self.task]
         self.train.validate()  # before the data are featurized, not after
+        self._check_calibration()
+
+    def _check_calibration(self) -> None:
+        """Refuse a calibration that does not fit the task or the model."""
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(
+                f"calibration must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}"
+            )
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha (--alpha) must lie in (0, 1), got {self.alpha}")
+        regression = self.task == "regression"
+        valid = REGRESSION_CALIBRATIONS if regression else CLASSIFICATION_CALIBRATIONS
+        if self.calibration not in valid:
+            raise ValueError(
+                f"--calibration {self.calibration} does not apply to a {self.task} task, which "
+                f"takes {' or '.join(valid[1:])}"
+            )
+        if self.task == "multiclass" and self.calibration != "none":
+            raise ValueError(
+                "--calibration applies to regression and binary classification, not multiclass"
+            )
+        if self.calibration == "zscaling" and self.train.loss == "mse" and self.ensemble == 1:
+            raise ValueError(
+                "--calibration zscaling scales a predicted standard deviation, which one model "
+                "trained with --loss mse lacks; train with --loss mve or evidential, or with "
+                "--ensemble N (N >= 2), or use --calibration conformal"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "train"}
