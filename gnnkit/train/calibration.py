@@ -28,7 +28,7 @@ Binary classification, with validation probabilities :math:`p_i` and labels :mat
 
 ``platt`` (Platt 1999)
     :math:`p' = \operatorname{sigmoid}(a \operatorname{logit}(p) + b)`, :math:`a, b` fitted by
-    an unpenalised logistic regression of :math:`y` on :math:`\operatorname{logit}(p)`
+    an unpenalised (``C = inf``) logistic regression of :math:`y` on :math:`\operatorname{logit}(p)`
     (scikit-learn). Departure: Platt's smoothed targets :math:`(N_+ + 1)/(N_+ + 2)` are not
     used; the labels are 0 and 1.
 ``isotonic`` (Zadrozny & Elkan 2002)
@@ -158,7 +158,7 @@ def _fit_probability(method: str, p: Tensor, y: Tensor) -> dict[str, Any]:
     if method == "platt":
         from sklearn.linear_model import LogisticRegression
 
-        model = LogisticRegression(penalty=None).fit(_logit(p).numpy()[:, None], y.numpy())
+        model = LogisticRegression(C=np.inf).fit(_logit(p).numpy()[:, None], y.numpy())
         return {"a": float(model.coef_[0, 0]), "b": float(model.intercept_[0])}
     from sklearn.isotonic import IsotonicRegression
 
