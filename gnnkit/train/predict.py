@@ -48,7 +48,7 @@ class EnsemblePrediction:
     """
 
     mean: Tensor
-    std: Tensor | None
+    std: Tensor | None = None
     aleatoric_std: Tensor | None = None
     epistemic_std: Tensor | None = None
     lower: Tensor | None = None
@@ -69,6 +69,12 @@ def uncertainty_parts(aleatoric: bool, epistemic: bool, spread: bool) -> tuple[s
     return ("std",) if aleatoric or epistemic else ()
 
 
+def _sum(terms: Sequence[Tensor | None]) -> Tensor | None:
+    """The sum of the terms that are not ``None`` (``None`` when none is)."""
+    present = [term for term in terms if term is not None]
+    return sum(present[1:], present[0]) if present else None
+
+
 def combine_samples(
     means: Tensor, aleatoric: Tensor | None = None, epistemic: Tensor | None = None
 ) -> EnsemblePrediction:
@@ -76,15 +82,12 @@ def combine_samples(
     ``[S, B, T]``, by the law of total variance (module docstring)."""
     spread = means.var(dim=0, unbiased=False) if means.size(0) > 1 else None
     alea = aleatoric.mean(dim=0) if aleatoric is not None else None
-    epi_terms = [v for v in (epistemic.mean(dim=0) if epistemic is not None else None, spread)]
-    epi_terms = [v for v in epi_terms if v is not None]
-    epi = sum(epi_terms[1:], epi_terms[0]) if epi_terms else None
-    present = [v for v in (alea, epi) if v is not None]
-    std = sum(present[1:], present[0]).sqrt() if present else None
+    epi = _sum([epistemic.mean(dim=0) if epistemic is not None else None, spread])
+    total = _sum([alea, epi])
     both = alea is not None and epi is not None
     return EnsemblePrediction(
         means.mean(dim=0),
-        std,
+        total.sqrt() if total is not None else None,
         alea.sqrt() if both else None,
         epi.sqrt() if both else None,
     )

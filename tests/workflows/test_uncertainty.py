@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import rdkit
+import torch
+from torch_geometric.data import Batch
 
 from gnnkit.cli.main import main
 from gnnkit.data.molecules.catalog import embedded_chembl
@@ -150,7 +152,12 @@ def test_evidential_ensemble_splits_and_scales_its_uncertainty(chembl, library, 
         calibration="zscaling",
         alpha=0.2,
         train=TrainConfig(
-            epochs=1, batch_size=32, patience=None, progress="none", loss="evidential"
+            epochs=1,
+            warmup_epochs=0,
+            batch_size=32,
+            patience=None,
+            progress="none",
+            loss="evidential",
         ),
     )
     metrics = train_molecules(config, tmp_path / "run")
@@ -180,7 +187,8 @@ def test_folds_calibrate_each_fold_and_the_run(chembl, library, tmp_path):
         ffn_hidden_channels=16,
         folds=2,
         calibration="conformal",
-        train=TrainConfig(epochs=1, batch_size=32, patience=None, progress="none"),
+        alpha=0.25,  # each fold's validation part holds 7 molecules
+        train=TrainConfig(epochs=1, warmup_epochs=0, batch_size=32, patience=None, progress="none"),
     )
     summary = train_molecules(config, tmp_path / "run")
     assert summary["calibration"]["fitted_on"] == "val of every fold"
@@ -235,3 +243,30 @@ def test_nonsensical_combinations_are_one_line_errors(options, message, tmp_path
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err
     assert not (tmp_path / "run").exists()
+
+
+def test_mc_dropout_adds_its_spread_to_the_variance_and_keeps_the_interval():
+    """An mve model with MC dropout: the passes' spread is epistemic, the head's variance
+    aleatoric, and a conformal calibration of absolute scores gives the same half-width."""
+    from gnnkit.models import build_model
+    from gnnkit.train import Calibration, Ensemble, Task, TrainedModel
+    from gnnkit.workflows.molecules import featurize_for_prediction
+
+    smiles = [line.split()[0] for line in NCI.read_text().splitlines()[:6]]
+    graphs, _, _ = featurize_for_prediction(smiles, {"atom_features": "v2"})
+    torch.manual_seed(0)
+    model = build_model("dmpnn", {"hidden_channels": 16, "out_channels": 2, "dropout": 0.3})
+    trained = TrainedModel(model, Task.create("regression", 1, regression_loss="mve"))
+    calibration = Calibration("conformal", 0.1, "absolute", [{"quantile": 0.5}], [20])
+    ensemble = Ensemble([trained], calibration=calibration)
+    torch.manual_seed(1)
+    prediction = ensemble.predict(graphs, mc_samples=8)
+    assert prediction.parts == ensemble.prediction_parts(mc_samples=8)
+    assert prediction.parts == ("std", "aleatoric_std", "epistemic_std", "lower", "upper")
+    torch.manual_seed(1)
+    means, aleatoric, _ = ensemble.sample_moments(Batch.from_data_list(graphs), mc_samples=8)
+    assert torch.allclose(prediction.epistemic_std**2, means.var(dim=0, unbiased=False))
+    assert torch.allclose(prediction.aleatoric_std**2, aleatoric.mean(dim=0))
+    assert torch.allclose(prediction.std**2, aleatoric.mean(dim=0) + means.var(0, unbiased=False))
+    assert torch.allclose(prediction.upper - prediction.mean, torch.tensor(0.5))
+    assert ensemble.prediction_parts() == ("std", "lower", "upper")
