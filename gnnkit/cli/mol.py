@@ -56,10 +56,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
             "it trains on the embedded ChEMBL set "
             "(CHEMBL2321810, 1,017 molecules, pIC50), which needs no network. Writes "
             "metrics.json, model.pt, test_predictions.csv, epochs.csv, splits.json, run.json "
-            "and plots to --out. A folder that holds a run is left alone unless --resume is "
-            "given, which continues the run only on the files it was trained on (run.json "
-            "records their SHA-256) and with the same settings; a run without run.json (older "
-            "gnnkit) cannot be resumed."
+            "and plots (with a reliability diagram where the model has an uncertainty) to "
+            "--out, and calibration.json with --calibration. A folder that holds a run is left "
+            "alone unless --resume is given, which continues the run only on the files it was "
+            "trained on (run.json records their SHA-256) and with the same settings; a run "
+            "without run.json (older gnnkit) cannot be resumed."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
