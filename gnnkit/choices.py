@@ -8,6 +8,17 @@ from typing import Literal
 #: Kinds of prediction task (:class:`gnnkit.train.Task`).
 TaskKind = Literal["regression", "binary", "multiclass"]
 TASK_KINDS: tuple[str, ...] = ("regression", "binary", "multiclass")
+#: Losses of regression tasks (:mod:`gnnkit.train.losses`): squared error, mean-variance
+#: estimation, deep evidential regression.
+RegressionLoss = Literal["mse", "mve", "evidential"]
+REGRESSION_LOSSES: tuple[str, ...] = ("mse", "mve", "evidential")
+#: Calibrations fitted on the validation split (:mod:`gnnkit.train.calibration`): the first
+#: three for regression, Platt and isotonic for binary classification.
+CALIBRATIONS: tuple[str, ...] = ("none", "zscaling", "conformal", "platt", "isotonic")
+REGRESSION_CALIBRATIONS: tuple[str, ...] = ("none", "zscaling", "conformal")
+CLASSIFICATION_CALIBRATIONS: tuple[str, ...] = ("none", "platt", "isotonic")
+#: What a screen ranks by: the prediction or a bound of its calibrated interval.
+RANK_BY: tuple[str, ...] = ("mean", "lower", "upper")
 #: Layers whose output :meth:`gnnkit.train.Ensemble.fingerprints` returns.
 FINGERPRINT_LAYERS: tuple[str, ...] = ("aggregate", "penultimate")
 

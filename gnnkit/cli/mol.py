@@ -13,9 +13,11 @@ from pathlib import Path
 
 from gnnkit.choices import (
     ATTRIBUTION_METHODS,
+    CALIBRATIONS,
     DEDUPLICATE_MODES,
     FINGERPRINT_LAYERS,
     PRECISIONS,
+    RANK_BY,
     SPLIT_TYPES,
 )
 from gnnkit.cli.errors import set_handler
@@ -57,10 +59,11 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
             "it trains on the embedded ChEMBL set "
             "(CHEMBL2321810, 1,017 molecules, pIC50), which needs no network. Writes "
             "metrics.json, model.pt, test_predictions.csv, epochs.csv, splits.json, run.json "
-            "and plots to --out. A folder that holds a run is left alone unless --resume is "
-            "given, which continues the run only on the files it was trained on (run.json "
-            "records their SHA-256) and with the same settings; a run without run.json (older "
-            "gnnkit) cannot be resumed."
+            "and plots (with a reliability diagram where the model has an uncertainty) to "
+            "--out, and calibration.json with --calibration. A folder that holds a run is left "
+            "alone unless --resume is given, which continues the run only on the files it was "
+            "trained on (run.json records their SHA-256) and with the same settings; a run "
+            "without run.json (older gnnkit) cannot be resumed."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -164,6 +167,24 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         metavar="K",
         help="keep the first K layers of the FFN head of --init-from as they are",
     )
+    uncertainty = parser.add_argument_group(
+        "uncertainty (--loss mve|evidential predicts a variance; see also the training options)"
+    )
+    uncertainty.add_argument(
+        "--calibration",
+        choices=CALIBRATIONS,
+        default="none",
+        help="fitted on the validation split and stored with the run: zscaling (scales the "
+        "std) or conformal (intervals; any regression model) for regression, platt or "
+        "isotonic (probabilities) for binary classification",
+    )
+    uncertainty.add_argument(
+        "--alpha",
+        type=float,
+        default=0.1,
+        help="miscoverage of the calibrated intervals: predict writes <target>_lower and "
+        "<target>_upper holding 1 - alpha of the targets",
+    )
     add_config_arguments(parser, exclude=TRAIN_FIELDS_SET_HERE, defaults={"patience": None})
     parser.add_argument("--out", default="runs/mol", help="output folder")
     set_handler(parser, run_train)
@@ -231,7 +252,10 @@ def _add_predict(commands: argparse._SubParsersAction) -> None:
         description=(
             "Predict every row of --data; the output keeps the input columns and adds one "
             "column per target, plus a <target>_std column when the model folder holds an "
-            "ensemble (or cross-validation folds) or with --mc-dropout. Rows whose SMILES RDKit "
+            "ensemble (or cross-validation folds), a model trained with --loss mve or "
+            "evidential, or with --mc-dropout (<target>_aleatoric_std and _epistemic_std where "
+            "both parts exist), and <target>_lower and <target>_upper for a model trained with "
+            "--calibration conformal or zscaling. Rows whose SMILES RDKit "
             "rejects get empty predictions and are listed in invalid_smiles.csv beside --out."
         ),
     )
@@ -301,6 +325,14 @@ def _add_screen(commands: argparse._SubParsersAction) -> None:
         "--target", help="prediction column to rank by (default: the first; multiclass: T_classC)"
     )
     parser.add_argument("--ascending", action="store_true", help="lower predictions rank first")
+    parser.add_argument(
+        "--rank-by",
+        choices=RANK_BY,
+        default="mean",
+        help="rank by the prediction or a bound of its calibrated interval (a model trained "
+        "with --calibration conformal or zscaling): lower is the cautious choice when higher "
+        "is better, upper with --ascending",
+    )
     parser.add_argument(
         "--max-train-similarity",
         type=float,
@@ -411,6 +443,8 @@ def config_from_args(args: argparse.Namespace) -> MoleculeTrainConfig:
         init_from=args.init_from,
         freeze_encoder=args.freeze_encoder,
         freeze_ffn_layers=args.freeze_ffn_layers,
+        calibration=args.calibration,
+        alpha=args.alpha,
         train=config_from_arguments(
             args,
             task=TASKS[args.task],
@@ -483,6 +517,7 @@ def run_screen(args: argparse.Namespace) -> int:
         top_k=args.top,
         target=args.target,
         ascending=args.ascending,
+        rank_by=args.rank_by,
         max_train_similarity=args.max_train_similarity,
         smiles_column=args.smiles_column,
         smiles_columns=tuple(args.smiles_columns),

@@ -11,12 +11,13 @@ from gnnkit.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     globals(),
     {
+        ".calibration": ("Calibration", "fit_calibration", "read_calibration"),
         ".checkpoint": ("load_model", "save_checkpoint"),
         ".config": ("TrainConfig", "add_config_arguments", "config_from_arguments"),
-        ".ensemble": ("Ensemble", "EnsemblePrediction", "find_model_files", "load_ensemble"),
+        ".ensemble": ("Ensemble", "find_model_files", "load_ensemble"),
         ".metrics": ("compute_metrics", "metric_names"),
         ".precision": ("set_precision",),
-        ".predict": ("TrainedModel",),
+        ".predict": ("EnsemblePrediction", "TrainedModel"),
         ".scaling": ("TargetScaler",),
         ".tasks": ("Task", "TaskKind"),
         ".trainer": ("TrainResult", "fit"),

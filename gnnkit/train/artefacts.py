@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from matplotlib.figure import Figure
 from torch import Tensor
 from torchmetrics.functional.classification import binary_roc
 
+from gnnkit.train.predict import EnsemblePrediction
 from gnnkit.train.tasks import Task
+from gnnkit.train.uncertainty_metrics import BINS, calibration_curve
 
 
 def write_json(path: Path, data: dict[str, Any]) -> Path:
@@ -40,17 +42,21 @@ def predictions_frame(
     preds: Tensor,
     target: Tensor,
     std: Tensor | None = None,
+    extra: Mapping[str, Tensor] | None = None,
 ) -> pd.DataFrame:
     """A table with ``id`` and, per task ``t``: ``t_target`` and ``t_pred`` (the un-scaled
     value, the probability of class 1, or the most probable class), plus ``t_prob_k`` per
-    class ``k`` for multiclass tasks; with ``std`` (an ensemble's spread) also ``t_std``, or
-    ``t_prob_k_std`` per class. Classes with text labels (``task.class_names``) are named by
-    them: in ``t_target``, ``t_pred`` and ``t_prob_<label>``.
+    class ``k`` for multiclass tasks; with ``std`` (an ensemble's spread, or a predicted
+    standard deviation) also ``t_std``, or ``t_prob_k_std`` per class; and ``t_<name>`` for
+    every entry of ``extra`` (e.g. ``lower`` and ``upper`` of an interval). Classes with text
+    labels (``task.class_names``) are named by them: in ``t_target``, ``t_pred`` and
+    ``t_prob_<label>``.
 
     Args:
         preds: ``[B, T]`` or ``[B, T, C]`` from :meth:`~gnnkit.train.TrainedModel.predict`.
         target: ``[B, T]``, NaN where missing.
         std: ``None`` or the shape of ``preds``.
+        extra: name → ``[B, T]`` (regression and binary tasks).
     """
     columns: dict[str, Any] = {"id": list(ids)}
     for t, name in enumerate(task.names):
@@ -73,6 +79,8 @@ def predictions_frame(
             columns[f"{name}_pred"] = preds[:, t].tolist()
             if std is not None:
                 columns[f"{name}_std"] = std[:, t].tolist()
+            for part, values in (extra or {}).items():
+                columns[f"{name}_{part}"] = values[:, t].tolist()
     return pd.DataFrame(columns)
 
 
@@ -140,5 +148,54 @@ def plot_roc(path: Path, task: Task, preds: Tensor, target: Tensor) -> Path:
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
     axes.set(xlabel="false positive rate", ylabel="true positive rate", title="test ROC")
     if axes.get_legend_handles_labels()[0]:
+        axes.legend(fontsize="small")
+    return save_figure(figure, path)
+
+
+def plot_reliability(
+    path: Path, task: Task, prediction: EnsemblePrediction, target: Tensor
+) -> Path | None:
+    r"""Reliability diagram of the test split, against the diagonal of perfect calibration.
+
+    Regression: per task, the share of targets inside the centred Gaussian interval
+    :math:`\mu \pm z\sigma` against the share expected (the curve whose gap to the diagonal
+    is the miscalibration area, :mod:`gnnkit.train.uncertainty_metrics`); ``None`` (nothing
+    drawn) for a prediction without ``std``. Binary: per task, the share of positives against
+    the mean probability in each of 10 equal bins; multiclass: accuracy against the top
+    probability.
+    """
+    if task.kind == "regression" and prediction.std is None:
+        return None
+    figure = Figure(figsize=(4.8, 4.6))
+    axes = figure.subplots()
+    for t, name in enumerate(task.names):
+        labelled = ~torch.isnan(target[:, t])
+        if not labelled.any():
+            continue
+        y = target[labelled, t]
+        if task.kind == "regression":
+            mean, std = prediction.mean[labelled, t], prediction.std[labelled, t]
+            expected, observed = calibration_curve(mean, std, y)
+        else:
+            probs = prediction.mean[labelled, t]
+            if task.kind == "binary":
+                confidence, hit = probs.double(), y.double()
+            else:
+                top, predicted = probs.max(dim=-1)
+                confidence, hit = top.double(), (predicted == y.long()).double()
+            bins = torch.clamp((confidence * BINS).long(), max=BINS - 1)
+            used = bins.unique()
+            expected = torch.stack([confidence[bins == b].mean() for b in used])
+            observed = torch.stack([hit[bins == b].mean() for b in used])
+        axes.plot(expected, observed, marker="." if task.kind != "regression" else None, label=name)
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1)
+    if task.kind == "regression":
+        labels = ("expected share inside interval", "observed share", "test reliability")
+    elif task.kind == "binary":
+        labels = ("mean predicted probability", "share of positives", "test reliability")
+    else:
+        labels = ("top probability", "accuracy", "test reliability")
+    axes.set(xlabel=labels[0], ylabel=labels[1], title=labels[2], xlim=(0, 1), ylim=(0, 1))
+    if task.n_tasks > 1:
         axes.legend(fontsize="small")
     return save_figure(figure, path)

@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from gnnkit.choices import TASK_KINDS, TaskKind
+from gnnkit.choices import REGRESSION_LOSSES, TASK_KINDS, TaskKind
 
 PROGRESS_MODES: tuple[str, ...] = ("auto", "bar", "lines", "none")
 DEFAULT_MONITOR = {"regression": "rmse", "binary": "roc_auc", "multiclass": "accuracy"}
@@ -26,7 +26,7 @@ INT_MINIMUMS = {"epochs": 1, "batch_size": 1, "num_nodes": 1, "patience": 1, "nu
 
 @dataclass(slots=True)
 class TrainConfig:
-    """Settings of :func:`gnnkit.train.fit`.
+    r"""Settings of :func:`gnnkit.train.fit`.
 
     Task:
         task: ``"regression"``, ``"binary"`` or ``"multiclass"``.
@@ -37,6 +37,9 @@ class TrainConfig:
             classes by them.
         class_balance: weight the classes of each task so that they count equally in the loss
             (see :func:`~gnnkit.train.tasks.balanced_class_weights`).
+        loss: regression loss: ``"mse"``, or ``"mve"`` / ``"evidential"`` for a head that also
+            predicts a variance (see :mod:`gnnkit.train.losses`).
+        evidential_lambda: weight :math:`\lambda` of the evidential regulariser.
     Optimisation (chemprop's defaults):
         epochs, batch_size: the most epochs to run and graphs per batch (per process under DDP).
         warmup_epochs, init_lr, max_lr, final_lr: Adam's rate climbs linearly from ``init_lr``
@@ -69,6 +72,8 @@ class TrainConfig:
     n_classes: int | None = None
     class_names: list[str] | None = None
     class_balance: bool = False
+    loss: Literal["mse", "mve", "evidential"] = "mse"
+    evidential_lambda: float = 0.2
     epochs: int = 50
     batch_size: int = 64
     warmup_epochs: float = 2.0
@@ -110,6 +115,17 @@ class TrainConfig:
             raise ValueError(f"grad_clip must be positive or None, got {self.grad_clip}")
         if self.class_balance and self.task == "regression":
             raise ValueError("class_balance applies to binary and multiclass tasks")
+        if self.loss not in REGRESSION_LOSSES:
+            raise ValueError(
+                f"loss must be one of {', '.join(REGRESSION_LOSSES)}, got {self.loss!r}"
+            )
+        if self.loss != "mse" and self.task != "regression":
+            raise ValueError(
+                f"loss {self.loss!r} predicts a variance for regression tasks; a {self.task} "
+                "task trains with cross-entropy (drop --loss)"
+            )
+        if not self.evidential_lambda >= 0:
+            raise ValueError(f"evidential_lambda must be >= 0, got {self.evidential_lambda}")
         if self.n_classes is not None and (self.task != "multiclass" or self.n_classes < 2):
             raise ValueError("n_classes is set only for multiclass tasks, and to at least 2")
         if self.class_names is not None:

@@ -11,7 +11,9 @@ every molecule gets M·S samples :math:`\\hat y^{(k)}` and
 
 taken on un-scaled values (regression) or on probabilities (classification, so an ensemble
 averages probabilities, not logits). A large σ flags a molecule the members disagree on,
-typically one unlike the training data.
+typically one unlike the training data. Members whose head predicts a variance (``mve``,
+``evidential``) add it by the law of total variance (see :mod:`gnnkit.train.predict`), and a
+calibration stored with the run (:mod:`gnnkit.train.calibration`) is applied to the result.
 
 Run folders: gnnkit's commands write ``model.pt`` for one model, ``member_k/model.pt`` for an
 ensemble and ``fold_k/…`` (``foldk/…`` for cascades) for cross-validation; :func:`load_ensemble`
@@ -26,7 +28,6 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +37,17 @@ from torch_geometric.data import Batch, Data
 
 from gnnkit.choices import FINGERPRINT_LAYERS
 from gnnkit.models.dmpnn import penultimate_encoding
+from gnnkit.train.calibration import Calibration, read_calibration
 from gnnkit.train.checkpoint import load_model
 from gnnkit.train.data import eval_loader
-from gnnkit.train.predict import TrainedModel, outputs_to_predictions
+from gnnkit.train.predict import (
+    EnsemblePrediction,
+    TrainedModel,
+    combine_samples,
+    outputs_to_predictions,
+    outputs_to_variances,
+    uncertainty_parts,
+)
 from gnnkit.train.tasks import Task
 
 MODEL_FILE = "model.pt"
@@ -68,15 +77,6 @@ def find_model_files(model_dir: str | Path) -> list[Path]:
             "output folder of a training run"
         )
     return sorted(set(files), key=_natural_key)
-
-
-@dataclass(frozen=True, slots=True)
-class EnsemblePrediction:
-    """Mean and spread of the samples, each ``[B, T]`` or ``[B, T, C]``; ``std`` is ``None``
-    when there is a single sample per molecule (one model, no MC dropout)."""
-
-    mean: Tensor
-    std: Tensor | None
 
 
 #: What the prediction methods take: graphs (a sequence or dataset, batched here), or an
@@ -147,6 +147,7 @@ class Ensemble:
         members: the models (at least one).
         sources: where each came from (for messages).
         missing: model files of the same run that are not trained yet (a partial run).
+        calibration: applied to every prediction, or ``None``.
     """
 
     def __init__(
@@ -154,9 +155,11 @@ class Ensemble:
         members: Sequence[TrainedModel],
         sources: Sequence[Path] = (),
         missing: Sequence[Path] = (),
+        calibration: Calibration | None = None,
     ) -> None:
         if not members:
             raise ValueError("an ensemble needs at least one model")
+        self.calibration = calibration
         self.members = list(members)
         self.sources = list(sources) or [Path(f"member_{k}") for k in range(len(members))]
         self.missing = list(missing)
@@ -193,11 +196,29 @@ class Ensemble:
                     "would give no spread; train with --dropout > 0 or use --ensemble"
                 )
 
+    def prediction_parts(self, mc_samples: int = 0) -> tuple[str, ...]:
+        """The uncertainty parts (:data:`~gnnkit.train.predict.UNCERTAINTY_PARTS`) that
+        :meth:`predict` gives with ``mc_samples``: a ``std`` with a spread or a predicted
+        variance, its two parts where both exist, and ``lower``/``upper`` with a calibration
+        that makes intervals."""
+        loss = self.task.regression_loss
+        parts = uncertainty_parts(
+            aleatoric=loss != "mse",
+            epistemic=loss == "evidential",
+            spread=len(self.members) * max(mc_samples, 1) > 1,
+        )
+        intervals = self.calibration is not None and self.calibration.alpha is not None
+        return (*parts, *(("lower", "upper") if intervals else ()))
+
     @torch.no_grad()
-    def sample_batch(self, batch: Batch, mc_samples: int = 0) -> Tensor:
+    def sample_moments(
+        self, batch: Batch, mc_samples: int = 0
+    ) -> tuple[Tensor, Tensor | None, Tensor | None]:
         """Predictions of every member (and every MC-dropout pass) for one batch:
-        ``[M·max(S, 1), B, T]`` or ``[M·max(S, 1), B, T, C]``."""
-        samples = []
+        ``[M·max(S, 1), B, T]`` or ``[M·max(S, 1), B, T, C]``, and the aleatoric and epistemic
+        variances ``[M·max(S, 1), B, T]`` that the heads predict (``None`` where they predict
+        none)."""
+        means, variances = [], []
         for member in self.members:
             member.model.eval()
             dropouts = _dropout_modules(member.model) if mc_samples else []
@@ -206,11 +227,19 @@ class Ensemble:
             try:
                 for _ in range(max(mc_samples, 1)):
                     output = member.model(batch)
-                    samples.append(outputs_to_predictions(member.task, member.scaler, output))
+                    means.append(outputs_to_predictions(member.task, member.scaler, output))
+                    variances.append(outputs_to_variances(member.task, member.scaler, output))
             finally:
                 for module in dropouts:
                     module.eval()
-        return torch.stack(samples)
+        aleatoric, epistemic = (
+            torch.stack(kind) if kind[0] is not None else None for kind in zip(*variances)
+        )
+        return torch.stack(means), aleatoric, epistemic
+
+    def sample_batch(self, batch: Batch, mc_samples: int = 0) -> Tensor:
+        """The predictions of :meth:`sample_moments`, without the variances."""
+        return self.sample_moments(batch, mc_samples)[0]
 
     def predict_batches(
         self,
@@ -226,9 +255,9 @@ class Ensemble:
             self._check_mc_dropout()
         self.to(device)
         for batch in _batches(graphs, batch_size):
-            samples = self.sample_batch(batch.to(device), mc_samples).cpu()
-            std = samples.std(dim=0, unbiased=False) if samples.size(0) > 1 else None
-            yield EnsemblePrediction(samples.mean(dim=0), std)
+            moments = self.sample_moments(batch.to(device), mc_samples)
+            prediction = combine_samples(*(m.cpu() if m is not None else None for m in moments))
+            yield self.calibration.apply(prediction) if self.calibration else prediction
 
     def predict(
         self,
@@ -249,9 +278,10 @@ class Ensemble:
         if not parts:
             empty = torch.empty(0, self.task.n_tasks)
             return EnsemblePrediction(empty, None)
-        mean = torch.cat([p.mean for p in parts])
-        std = None if parts[0].std is None else torch.cat([p.std for p in parts])
-        return EnsemblePrediction(mean, std)
+        return EnsemblePrediction(
+            torch.cat([p.mean for p in parts]),
+            **{name: torch.cat([getattr(p, name) for p in parts]) for name in parts[0].parts},
+        )
 
     @torch.no_grad()
     def fingerprints(
@@ -282,10 +312,12 @@ class Ensemble:
 
 
 def load_ensemble(model_dir: str | Path, *, allow_partial: bool = False) -> Ensemble:
-    """Every checkpoint of a run (see :func:`find_model_files`) as one :class:`Ensemble`.
+    """Every checkpoint of a run (see :func:`find_model_files`) as one :class:`Ensemble`, with
+    the calibration stored in ``model_dir`` (:func:`~gnnkit.train.calibration.read_calibration`).
 
     A run whose training stopped before every fold or member was trained is refused, or with
     ``allow_partial`` used with the trained models (see :func:`check_finished`)."""
     missing = check_finished(model_dir, allow_partial)
     files = find_model_files(model_dir)
-    return Ensemble([load_model(file) for file in files], files, missing)
+    models = [load_model(file) for file in files]
+    return Ensemble(models, files, missing, read_calibration(model_dir))

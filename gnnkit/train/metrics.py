@@ -9,6 +9,11 @@ binary          ``roc_auc``, ``prc_auc`` (trapezoidal area under the precision-r
 multiclass      ``accuracy`` (micro), ``macro_f1``
 ==============  =============================================================================
 
+Beside them every report holds the uncertainty metrics of :mod:`gnnkit.train.uncertainty_metrics`
+(:data:`UNCERTAINTY_METRICS`): ``nll``, ``miscalibration_area``, ``ence`` and ``spearman`` for a
+regression prediction with a standard deviation, ``coverage`` for one with an interval (each
+``None`` without), and ``ece`` and ``brier`` for classification.
+
 Each task is scored on its labelled (non-NaN) graphs only. A metric that is undefined on a task
 is ``None`` (``null`` in JSON), never a placeholder number: every metric of a task with no
 labels, ``r2`` with fewer than two labels or constant labels, and ``roc_auc``/``prc_auc`` when
@@ -29,6 +34,7 @@ from torch import Tensor
 from torchmetrics.utilities import dim_zero_cat
 from torchmetrics.utilities.compute import auc
 
+from gnnkit.train import uncertainty_metrics as um
 from gnnkit.train.tasks import Task, TaskKind
 
 #: ``(predictions of one task, its labels, classes) -> value``; predictions are values ``[n]``,
@@ -78,6 +84,12 @@ METRICS: dict[str, dict[str, MetricFn]] = {
         ).item(),
     },
 }
+#: Metrics of the predicted uncertainty, reported beside :data:`METRICS` (not monitored).
+UNCERTAINTY_METRICS: dict[str, tuple[str, ...]] = {
+    "regression": ("nll", "miscalibration_area", "ence", "spearman", "coverage"),
+    "binary": ("ece", "brier"),
+    "multiclass": ("ece", "brier"),
+}
 #: Metrics that improve downwards; every other metric improves upwards.
 LOWER_IS_BETTER = frozenset({"loss", "rmse", "mae"})
 
@@ -96,7 +108,39 @@ def _finite_or_none(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def compute_metrics(task: Task, preds: Tensor, target: Tensor) -> dict[str, Any]:
+def _uncertainty_scores(
+    task: Task,
+    p: Tensor,
+    y: Tensor,
+    std: Tensor | None,
+    interval: tuple[Tensor, Tensor] | None,
+) -> dict[str, float | None]:
+    """:data:`UNCERTAINTY_METRICS` of one task's labelled predictions ``p``."""
+    if task.kind != "regression":
+        return {
+            "ece": um.expected_calibration_error(p, y, task.n_classes),
+            "brier": um.brier_score(p, y, task.n_classes),
+        }
+    scores: dict[str, float | None] = dict.fromkeys(UNCERTAINTY_METRICS["regression"])
+    if std is not None:
+        scores["nll"] = um.gaussian_nll(p, std, y)
+        scores["miscalibration_area"] = um.miscalibration_area(p, std, y)
+        scores["ence"] = um.expected_normalized_calibration_error(p, std, y)
+        scores["spearman"] = um.error_spearman(p, std, y)
+    if interval is not None:
+        scores["coverage"] = um.coverage(y, *interval)
+    return scores
+
+
+def compute_metrics(
+    task: Task,
+    preds: Tensor,
+    target: Tensor,
+    *,
+    std: Tensor | None = None,
+    lower: Tensor | None = None,
+    upper: Tensor | None = None,
+) -> dict[str, Any]:
     """Per-task and averaged metrics.
 
     Args:
@@ -104,22 +148,29 @@ def compute_metrics(task: Task, preds: Tensor, target: Tensor) -> dict[str, Any]
         preds: predictions from :meth:`Task.activate` (regression un-scaled): ``[B, T]`` or
             ``[B, T, C]``.
         target: labels ``[B, T]``, NaN where missing.
+        std: a regression prediction's standard deviation ``[B, T]``, or ``None``.
+        lower, upper: a regression prediction's interval ``[B, T]``, or ``None``.
 
     Returns:
         ``{metric: average, …, "per_task": {task_name: {metric: value, …}, …}}`` with ``None``
-        for undefined values.
+        for undefined values; the metrics of :data:`METRICS`, then of
+        :data:`UNCERTAINTY_METRICS`.
     """
     functions = METRICS[task.kind]
     per_task: dict[str, dict[str, float | None]] = {}
     for t, name in enumerate(task.names):
         labelled = ~torch.isnan(target[:, t])
         p, y = preds[labelled, t].double(), target[labelled, t].double()
-        per_task[name] = {
-            metric: _finite_or_none(fn(p, y, task.n_classes)) if y.numel() else None
+        scores = {
+            metric: fn(p, y, task.n_classes) if y.numel() else None
             for metric, fn in functions.items()
         }
+        interval = (lower[labelled, t], upper[labelled, t]) if lower is not None else None
+        spread = std[labelled, t].double() if std is not None else None
+        scores |= _uncertainty_scores(task, p, y, spread, interval)
+        per_task[name] = {metric: _finite_or_none(value) for metric, value in scores.items()}
     averaged: dict[str, Any] = {}
-    for metric in functions:
+    for metric in (*functions, *UNCERTAINTY_METRICS[task.kind]):
         values = [scores[metric] for scores in per_task.values() if scores[metric] is not None]
         averaged[metric] = sum(values) / len(values) if values else None
     return {**averaged, "per_task": per_task}

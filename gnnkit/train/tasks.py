@@ -10,8 +10,9 @@ is the weighted mean over labelled elements
     \mathcal{L} = \frac{\sum_{i,t} \omega_{it}\,\ell_{it}}{\sum_{i,t} \omega_{it}},
     \qquad \omega_{it} = m_{it}\, w_i\, c_{t, y_{it}}
 
-with :math:`\ell` the squared error on standardised targets (regression), binary cross-entropy
-with logits (binary) or cross-entropy over the task's ``C`` logits (multiclass).
+with :math:`\ell` the regression head's loss on standardised targets (squared error, or the
+negative log-likelihood of a predicted distribution: see :mod:`gnnkit.train.losses`), binary
+cross-entropy with logits (binary) or cross-entropy over the task's ``C`` logits (multiclass).
 """
 
 from __future__ import annotations
@@ -25,11 +26,19 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from gnnkit.choices import TASK_KINDS, TaskKind
+from gnnkit.train.losses import (
+    EVIDENTIAL_LAMBDA,
+    PARAMETERS,
+    check_loss,
+    element_loss,
+    head_parameters,
+    head_variances,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """What a model predicts: the kind, one name per task and, for multiclass, the classes.
+    r"""What a model predicts: the kind, one name per task and, for multiclass, the classes.
 
     Attributes:
         kind: ``"regression"``, ``"binary"`` or ``"multiclass"``.
@@ -37,12 +46,17 @@ class Task:
         n_classes: classes per task (2 for binary, 1 for regression).
         class_names: for a multiclass task with text labels, the label of each class (class
             ``k`` is ``class_names[k]``, shared by all tasks); ``None`` for integer labels.
+        regression_loss: ``"mse"``, ``"mve"`` or ``"evidential"`` (regression only; see
+            :mod:`gnnkit.train.losses`): what the head predicts, so it also rebuilds the head.
+        evidential_lambda: :math:`\lambda` of the evidential regulariser.
     """
 
     kind: TaskKind
     names: tuple[str, ...]
     n_classes: int = 1
     class_names: tuple[str, ...] | None = None
+    regression_loss: str = "mse"
+    evidential_lambda: float = EVIDENTIAL_LAMBDA
 
     def __post_init__(self) -> None:
         if self.kind not in TASK_KINDS:
@@ -65,6 +79,11 @@ class Task:
                 )
             if len(set(names)) != len(names):
                 raise ValueError(f"class names must be distinct, got {list(names)!r}")
+        check_loss(self.regression_loss)
+        if self.regression_loss != "mse" and self.kind != "regression":
+            raise ValueError(
+                f"loss {self.regression_loss!r} applies to regression tasks, not {self.kind}"
+            )
 
     @classmethod
     def create(
@@ -74,6 +93,8 @@ class Task:
         names: Sequence[str] | None = None,
         n_classes: int = 2,
         class_names: Sequence[str] | None = None,
+        regression_loss: str = "mse",
+        evidential_lambda: float = EVIDENTIAL_LAMBDA,
     ) -> Task:
         """A task with default names ``task0, task1, …`` unless ``names`` are given; with
         ``class_names`` (multiclass) one class per name."""
@@ -84,7 +105,7 @@ class Task:
             n_classes = len(class_names)
         classes = {"regression": 1, "binary": 2}.get(kind, n_classes)
         labels = tuple(class_names) if class_names is not None else None
-        return cls(kind, names, classes, labels)
+        return cls(kind, names, classes, labels, regression_loss, evidential_lambda)
 
     @property
     def n_tasks(self) -> int:
@@ -92,8 +113,11 @@ class Task:
 
     @property
     def n_outputs(self) -> int:
-        """Model outputs per graph: ``T`` or, for multiclass, ``T·C``."""
-        return self.n_tasks * self.n_classes if self.kind == "multiclass" else self.n_tasks
+        """Model outputs per graph: ``T·k`` (regression, ``k`` parameters per task, see
+        :mod:`gnnkit.train.losses`), ``T`` (binary) or ``T·C`` (multiclass)."""
+        if self.kind == "multiclass":
+            return self.n_tasks * self.n_classes
+        return self.n_tasks * PARAMETERS[self.regression_loss]
 
     def check_targets(self, y: Tensor, where: str) -> None:
         """Raise ``ValueError`` naming ``where`` unless ``y`` ``[B, T]`` holds valid labels."""
@@ -115,10 +139,21 @@ class Task:
             )
 
     def logits(self, output: Tensor) -> Tensor:
-        """Model output as ``[B, T]`` (regression, binary) or ``[B, T, C]`` (multiclass)."""
+        """Model output as ``[B, T]`` (binary; regression: the predicted mean) or ``[B, T, C]``
+        (multiclass)."""
         if self.kind == "multiclass":
             return output.view(output.size(0), self.n_tasks, self.n_classes)
+        if self.kind == "regression":
+            return head_parameters(self.regression_loss, output)[0]
         return output
+
+    def variances(self, output: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        """``(aleatoric, epistemic)`` variances ``[B, T]`` of the standardised targets that a
+        regression head predicts, ``None`` where it predicts none (see
+        :func:`~gnnkit.train.losses.head_variances`)."""
+        if self.kind != "regression":
+            return None, None
+        return head_variances(self.regression_loss, output)
 
     def activate(self, output: Tensor) -> Tensor:
         """Predictions from model output: values ``[B, T]`` (regression, still standardised),
@@ -132,9 +167,9 @@ class Task:
 
     def element_loss(self, output: Tensor, target: Tensor) -> Tensor:
         r"""Unreduced loss :math:`\ell_{it}` ``[B, T]``; ``target`` must hold no NaN."""
-        logits = self.logits(output)
         if self.kind == "regression":
-            return (logits - target).square()
+            return element_loss(self.regression_loss, output, target, self.evidential_lambda)
+        logits = self.logits(output)
         if self.kind == "binary":
             return F.binary_cross_entropy_with_logits(logits, target, reduction="none")
         # -log softmax at the label, written out: CUDA's NLL loss has no deterministic kernel
@@ -180,6 +215,8 @@ class Task:
             "kind": self.kind,
             "names": list(self.names),
             "n_classes": self.n_classes,
+            "regression_loss": self.regression_loss,
+            "evidential_lambda": self.evidential_lambda,
         }
         if self.class_names is not None:
             out["class_names"] = list(self.class_names)
@@ -187,9 +224,17 @@ class Task:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Task:
+        """The task of :meth:`to_dict`; a checkpoint written before the regression losses
+        existed trained with squared error."""
         labels = data.get("class_names")
-        classes = tuple(labels) if labels is not None else None
-        return cls(data["kind"], tuple(data["names"]), int(data["n_classes"]), classes)
+        return cls(
+            data["kind"],
+            tuple(data["names"]),
+            int(data["n_classes"]),
+            tuple(labels) if labels is not None else None,
+            str(data.get("regression_loss", "mse")),
+            float(data.get("evidential_lambda", EVIDENTIAL_LAMBDA)),
+        )
 
 
 def balanced_class_weights(task: Task, y: Tensor) -> Tensor:

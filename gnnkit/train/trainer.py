@@ -44,7 +44,9 @@ Output folder
     identifiers, targets and predictions of the test split.
 ``epochs.csv``
     one row per epoch: learning rate, losses, validation metrics, training seconds.
-``learning_curve.png``, ``parity.png`` (regression) or ``roc.png`` (classification).
+``learning_curve.png``, ``parity.png`` (regression) or ``roc.png`` (classification), and
+    ``reliability.png`` (:func:`~gnnkit.train.artefacts.plot_reliability`; regression: only
+    for a head that predicts a variance).
 ``config.json``
     the :class:`~gnnkit.train.config.TrainConfig` of the run.
 ``checkpoints/last.ckpt``, ``checkpoints/best.ckpt``
@@ -116,6 +118,7 @@ from gnnkit.models import model_spec
 from gnnkit.train.artefacts import (
     plot_learning_curve,
     plot_parity,
+    plot_reliability,
     plot_roc,
     predictions_frame,
     write_json,
@@ -125,7 +128,7 @@ from gnnkit.train.config import TrainConfig, resolve_deterministic
 from gnnkit.train.data import GraphDataModule, check_split, find_id_key, graph_ids, stack_targets
 from gnnkit.train.epoch_log import EpochLog
 from gnnkit.train.module import CONFIG_KEY, GraphTaskModule
-from gnnkit.train.predict import TrainedModel
+from gnnkit.train.predict import EnsemblePrediction, TrainedModel
 from gnnkit.train.scaling import TargetScaler
 from gnnkit.train.tasks import Task, balanced_class_weights
 
@@ -139,6 +142,7 @@ FILES = {
     "learning_curve": "learning_curve.png",
     "parity": "parity.png",
     "roc": "roc.png",
+    "reliability": "reliability.png",
 }
 CHECKPOINT_DIR = "checkpoints"
 LAST_CHECKPOINT = "last.ckpt"
@@ -155,7 +159,8 @@ class TrainResult:
         trained: the model with its best validation weights, ready to predict.
         out_dir: the output folder.
         files: artefact name → path (``metrics``, ``model``, ``predictions``, ``epochs``,
-            ``config``, ``learning_curve``, ``parity`` or ``roc``).
+            ``config``, ``learning_curve``, ``parity`` or ``roc``, and ``reliability`` when
+            drawn).
     """
 
     metrics: dict[str, Any]
@@ -175,7 +180,13 @@ def make_task(config: TrainConfig, splits: dict[str, Sequence[Data]]) -> Task:
         labels = torch.cat([y[~torch.isnan(y)] for y in targets.values()])
         n_classes = max(int(labels.max().item()) + 1, 2) if labels.numel() else 2
     task = Task.create(
-        config.task, counts["train"], config.task_names, n_classes, config.class_names
+        config.task,
+        counts["train"],
+        config.task_names,
+        n_classes,
+        config.class_names,
+        regression_loss=config.loss,
+        evidential_lambda=config.evidential_lambda,
     )
     for name, y in targets.items():
         task.check_targets(y, f"the {name} split")
@@ -387,8 +398,10 @@ def fit(
         "seed": config.seed,
         **(extra_metrics or {}),
     }
-    other_plot = "roc" if task.kind == "regression" else "parity"
-    files = {key: out_dir / name for key, name in FILES.items() if key != other_plot}
+    absent = {"roc" if task.kind == "regression" else "parity"}
+    if task.kind == "regression" and evaluations["test"][0].std is None:
+        absent.add("reliability")
+    files = {key: out_dir / name for key, name in FILES.items() if key not in absent}
     if trainer.is_global_zero:
         write_run(files, trained, metrics, config, epoch_log.rows, test, evaluations["test"][0])
     return TrainResult(metrics, trained, out_dir, files)
@@ -401,17 +414,36 @@ def write_run(
     config: TrainConfig,
     epoch_rows: Sequence[dict[str, float]],
     test: Sequence[Data],
-    test_preds: torch.Tensor,
+    test_prediction: EnsemblePrediction,
 ) -> None:
     """Write a finished run's artefacts (``files`` as in :attr:`TrainResult.files`)."""
-    task, target = trained.task, stack_targets(test)
     write_json(files["metrics"], metrics)
     write_json(files["config"], config.to_dict())
     save_checkpoint(trained, files["model"])
-    ids = graph_ids(test, find_id_key(test, config.id_key))
-    predictions_frame(task, ids, test_preds, target).to_csv(files["predictions"], index=False)
     plot_learning_curve(files["learning_curve"], epoch_rows, config.monitor_name)
-    if "parity" in files:
-        plot_parity(files["parity"], task, test_preds, target)
+    write_test_artefacts(
+        files["metrics"].parent, trained.task, test, test_prediction, config.id_key
+    )
+
+
+def write_test_artefacts(
+    out_dir: Path,
+    task: Task,
+    test: Sequence[Data],
+    prediction: EnsemblePrediction,
+    id_key: str | None,
+) -> None:
+    """The test split's predictions CSV (with every uncertainty part of ``prediction``), its
+    parity (regression) or ROC plot, and its reliability diagram, into ``out_dir``."""
+    files = {key: out_dir / name for key, name in FILES.items()}
+    target = stack_targets(test)
+    ids = graph_ids(test, find_id_key(test, id_key))
+    extra = {part: getattr(prediction, part) for part in prediction.parts if part != "std"}
+    frame = predictions_frame(task, ids, prediction.mean, target, prediction.std, extra)
+    frame.to_csv(files["predictions"], index=False)
+    if task.kind == "regression":
+        plot_parity(files["parity"], task, prediction.mean, target)
     else:
-        plot_roc(files["roc"], task, test_preds, target)
+        plot_roc(files["roc"], task, prediction.mean, target)
+    files["reliability"].unlink(missing_ok=True)
+    plot_reliability(files["reliability"], task, prediction, target)

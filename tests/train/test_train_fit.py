@@ -18,6 +18,7 @@ from torch import nn
 
 from gnnkit.models import GraphGIN, build_model
 from gnnkit.train import TrainConfig, TrainResult, fit, load_model
+from gnnkit.train.metrics import UNCERTAINTY_METRICS
 
 pytestmark = pytest.mark.slow
 
@@ -68,7 +69,15 @@ def test_regression_artefacts(regression: TrainResult) -> None:
     out, metrics = regression.out_dir, regression.metrics
     assert json.loads((out / "metrics.json").read_text()) == metrics
     assert set(metrics) >= {"task", "splits", "train", "val", "test", "epochs", *TIMINGS, "seed"}
-    assert set(metrics["test"]) == {"rmse", "mae", "r2", "per_task"}
+    assert set(metrics["test"]) == {
+        "rmse",
+        "mae",
+        "r2",
+        *UNCERTAINTY_METRICS["regression"],
+        "per_task",
+    }
+    assert metrics["test"]["nll"] is None  # a squared-error model predicts no variance
+    assert not (out / "reliability.png").exists() and "reliability" not in regression.files
     assert metrics["train_samples_per_second"] == pytest.approx(
         240 * metrics["epochs"] / metrics["train_seconds"]
     )

@@ -10,7 +10,7 @@ import torch
 import torchmetrics
 
 from gnnkit.train import Task, compute_metrics, metric_names
-from gnnkit.train.metrics import TaskMetrics, WeightedMean, metric_mode
+from gnnkit.train.metrics import UNCERTAINTY_METRICS, TaskMetrics, WeightedMean, metric_mode
 
 NAN = math.nan
 
@@ -32,7 +32,13 @@ def test_regression_metrics_by_hand() -> None:
     assert a["rmse"] == pytest.approx(0.5) and a["mae"] == pytest.approx(0.25)
     assert a["r2"] == pytest.approx(1 - 1 / 8.75)
     # task b has one label: errors are defined, r2 is not
-    assert report["per_task"]["b"] == {"rmse": 0.0, "mae": 0.0, "r2": None}
+    # (without a std or an interval, the uncertainty metrics are undefined)
+    assert report["per_task"]["b"] == {
+        "rmse": 0.0,
+        "mae": 0.0,
+        "r2": None,
+        **dict.fromkeys(UNCERTAINTY_METRICS["regression"]),
+    }
     assert report["rmse"] == pytest.approx(0.25) and report["r2"] == pytest.approx(a["r2"])
 
 
@@ -56,7 +62,9 @@ def test_single_class_and_unlabelled_tasks_are_undefined_not_half() -> None:
     one_class = report["per_task"]["one_class"]
     assert one_class["roc_auc"] is None and one_class["prc_auc"] is None
     assert one_class["accuracy"] == pytest.approx(2 / 3)
-    assert report["per_task"]["none"] == dict.fromkeys(metric_names("binary"))
+    assert report["per_task"]["none"] == dict.fromkeys(
+        (*metric_names("binary"), *UNCERTAINTY_METRICS["binary"])
+    )
     assert report["roc_auc"] == pytest.approx(report["per_task"]["mixed"]["roc_auc"])
     json.dumps(report, allow_nan=False)  # undefined values serialise as null
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -39,8 +39,10 @@ def _prediction_slots(task: Task) -> list[tuple[str, tuple[slice | int, ...], bo
 
 def prediction_columns(task: Task, prediction: EnsemblePrediction) -> dict[str, np.ndarray]:
     """Column name → values: one per target, or per target and class (multiclass; with the
-    predicted label first when the classes have names), each probability or value followed
-    by its ``_std`` column when the prediction has a spread."""
+    predicted label first when the classes have names), each value or probability followed by
+    a column per uncertainty part the prediction holds (``_std``, and ``_aleatoric_std``,
+    ``_epistemic_std``, ``_lower``, ``_upper`` where present; see
+    :data:`~gnnkit.train.predict.UNCERTAINTY_PARTS`)."""
     columns: dict[str, np.ndarray] = {}
     for column, index, label in _prediction_slots(task):
         if label:
@@ -48,23 +50,23 @@ def prediction_columns(task: Task, prediction: EnsemblePrediction) -> dict[str, 
             columns[column] = np.asarray(task.class_names, dtype=object)[best]
             continue
         columns[column] = prediction.mean[index].numpy()
-        if prediction.std is not None:
-            columns[f"{column}_std"] = prediction.std[index].numpy()
+        for part in prediction.parts:
+            columns[f"{column}_{part}"] = getattr(prediction, part)[index].numpy()
     return columns
 
 
 def prediction_column_names(
-    task: Task, spread: bool, taken: Iterable[str] = (), labels: bool = True
+    task: Task, parts: Sequence[str] = (), taken: Iterable[str] = (), labels: bool = True
 ) -> list[str]:
-    """The names of :func:`prediction_columns` (with ``_std`` columns when ``spread``;
-    without the predicted-label columns unless ``labels``) as written beside input columns:
-    a name in ``taken`` gets ``_pred`` appended."""
+    """The names of :func:`prediction_columns` for a prediction holding the uncertainty
+    ``parts`` (e.g. ``("std",)``; without the predicted-label columns unless ``labels``), as
+    written beside input columns: a name in ``taken`` gets ``_pred`` appended."""
     taken = set(taken)
     names = [
         name
         for column, _, label in _prediction_slots(task)
         if labels or not label
-        for name in (column, *([f"{column}_std"] if spread and not label else []))
+        for name in (column, *(() if label else (f"{column}_{part}" for part in parts)))
     ]
     return [output_name(name, taken) for name in names]
 
@@ -90,7 +92,7 @@ def add_prediction_columns(
     :func:`prediction_column_names` with ``frame``'s columns taken."""
     out = frame.copy()
     columns = prediction_columns(task, prediction)
-    names = prediction_column_names(task, prediction.std is not None, frame.columns)
+    names = prediction_column_names(task, prediction.parts, frame.columns)
     for name, values in zip(names, columns.values()):
         filled = np.full(len(frame), None if values.dtype == object else np.nan, values.dtype)
         filled[positions] = values

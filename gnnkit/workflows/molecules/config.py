@@ -6,6 +6,11 @@ from __future__ import annotations
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
+from gnnkit.choices import (
+    CALIBRATIONS,
+    CLASSIFICATION_CALIBRATIONS,
+    REGRESSION_CALIBRATIONS,
+)
 from gnnkit.train import TrainConfig
 from gnnkit.train.config import setting_changes
 
@@ -73,6 +78,16 @@ class MoleculeTrainConfig:
     Fine-tuning: ``init_from`` (a trained run's folder or model file) starts from its weights,
     ``freeze_encoder`` freezes the message passing, ``freeze_ffn_layers`` the first K layers
     of the FFN head (see :mod:`gnnkit.workflows.molecules.finetune`).
+    Uncertainty: ``train.loss`` (``mse``, ``mve``, ``evidential``; see
+    :mod:`gnnkit.train.losses`); ``calibration`` fitted on the validation split after training
+    (:mod:`gnnkit.train.calibration`): ``none``, ``zscaling`` or ``conformal`` (regression,
+    intervals of miscoverage ``alpha``), ``platt`` or ``isotonic`` (binary classification).
+    It is stored as ``calibration.json`` beside the models it calibrates: in the run folder for
+    one split (one model or an ensemble, fitted on the validation predictions of the whole
+    ensemble), in each ``fold_k/`` for cross-validation, and in the run folder too, fitted on
+    the pooled validation predictions of every fold (each by its own fold's models: an
+    approximation for the folds' ensemble that ``predict`` runs, whose members saw some of
+    those molecules in training).
     """
 
     data: str | None = None
@@ -101,6 +116,8 @@ class MoleculeTrainConfig:
     init_from: str | None = None
     freeze_encoder: bool = False
     freeze_ffn_layers: int = 0
+    calibration: str = "none"
+    alpha: float = 0.1
     train: TrainConfig = field(default_factory=lambda: TrainConfig(patience=None))
     smiles_columns: list[str] | None = None
     shared_encoder: bool = False
@@ -155,6 +172,33 @@ class MoleculeTrainConfig:
             self.depth = spec.depth
         self.train.task = TASKS[self.task]
         self.train.validate()  # before the data are featurized, not after
+        self._check_calibration()
+
+    def _check_calibration(self) -> None:
+        """Refuse a calibration that does not fit the task or the model."""
+        if self.calibration not in CALIBRATIONS:
+            raise ValueError(
+                f"calibration must be one of {', '.join(CALIBRATIONS)}, got {self.calibration!r}"
+            )
+        if not 0 < self.alpha < 1:
+            raise ValueError(f"alpha (--alpha) must lie in (0, 1), got {self.alpha}")
+        regression = self.task == "regression"
+        valid = REGRESSION_CALIBRATIONS if regression else CLASSIFICATION_CALIBRATIONS
+        if self.calibration not in valid:
+            raise ValueError(
+                f"--calibration {self.calibration} does not apply to a {self.task} task, which "
+                f"takes {' or '.join(valid[1:])}"
+            )
+        if self.task == "multiclass" and self.calibration != "none":
+            raise ValueError(
+                "--calibration applies to regression and binary classification, not multiclass"
+            )
+        if self.calibration == "zscaling" and self.train.loss == "mse" and self.ensemble == 1:
+            raise ValueError(
+                "--calibration zscaling scales a predicted standard deviation, which one model "
+                "trained with --loss mse lacks; train with --loss mve or evidential, or with "
+                "--ensemble N (N >= 2), or use --calibration conformal"
+            )
 
     def _check_smiles_columns(self) -> None:
         """``smiles_columns``: distinct names, not beside ``smiles_column``; several only for

@@ -9,45 +9,41 @@ import numpy as np
 
 from gnnkit.data.molecules import MoleculeCSVDataset
 from gnnkit.train import Ensemble, TrainConfig, compute_metrics
-from gnnkit.train.artefacts import plot_parity, plot_roc, predictions_frame, write_json
-from gnnkit.train.data import find_id_key, graph_ids, stack_targets
+from gnnkit.train.artefacts import write_json
+from gnnkit.train.data import stack_targets
+from gnnkit.train.trainer import write_test_artefacts
 
 
 def score_ensemble(
     ensemble: Ensemble,
     parts: dict[str, MoleculeCSVDataset],
-    member_metrics: list[dict[str, Any]],
     out_dir: Path,
     train_config: TrainConfig,
+    header: dict[str, Any],
 ) -> dict[str, Any]:
-    """Metrics of the ensemble's mean prediction on every part, written with the test
-    predictions (mean and spread) and the parity or ROC plot to ``out_dir``."""
+    """Metrics of the ensemble's (calibrated) prediction on every part, after ``header``,
+    written to ``out_dir`` as ``metrics.json`` with the test predictions (mean, spread,
+    interval), the parity or ROC plot and the reliability diagram."""
     task = ensemble.task
-    metrics: dict[str, Any] = {
-        "task": task.kind,
-        "tasks": list(task.names),
-        "ensemble": len(ensemble),
-        "splits": {name: len(graphs) for name, graphs in parts.items()},
-        "seed": train_config.seed,
-    }
+    metrics: dict[str, Any] = dict(header)
     predictions = {
         name: ensemble.predict(graphs, batch_size=train_config.batch_size)
         for name, graphs in parts.items()
     }
     for name, graphs in parts.items():
-        metrics[name] = compute_metrics(task, predictions[name].mean, stack_targets(graphs))
-    metrics["members"] = member_metrics
+        p = predictions[name]
+        metrics[name] = compute_metrics(
+            task, p.mean, stack_targets(graphs), std=p.std, lower=p.lower, upper=p.upper
+        )
+    calibration = ensemble.calibration
+    if calibration is not None:
+        metrics["calibration"] = {
+            "method": calibration.method,
+            "alpha": calibration.alpha,
+            "fitted_on": "val",
+        }
     write_json(out_dir / "metrics.json", metrics)
-    test, prediction = parts["test"], predictions["test"]
-    target = stack_targets(test)
-    ids = graph_ids(test, find_id_key(test, train_config.id_key))
-    predictions_frame(task, ids, prediction.mean, target, prediction.std).to_csv(
-        out_dir / "test_predictions.csv", index=False
-    )
-    if task.kind == "regression":
-        plot_parity(out_dir / "parity.png", task, prediction.mean, target)
-    else:
-        plot_roc(out_dir / "roc.png", task, prediction.mean, target)
+    write_test_artefacts(out_dir, task, parts["test"], predictions["test"], train_config.id_key)
     return metrics
 
 

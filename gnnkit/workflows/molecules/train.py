@@ -14,7 +14,10 @@ from gnnkit.data.molecules import MoleculeCSVDataset
 from gnnkit.data.molecules.descriptors import descriptor_record
 from gnnkit.data.splits import Split
 from gnnkit.models import build_model
-from gnnkit.train import fit, load_ensemble
+from gnnkit.train import EnsemblePrediction, fit, load_ensemble
+from gnnkit.train.calibration import fit_calibration, write_calibration
+from gnnkit.train.data import stack_targets
+from gnnkit.train.losses import PARAMETERS
 from gnnkit.train.trainer import CHECKPOINT_DIR, LAST_CHECKPOINT
 from gnnkit.workflows.molecules.config import (
     MODEL_FIELDS,
@@ -65,17 +68,26 @@ def train_molecules(config: MoleculeTrainConfig, out_dir: str | Path) -> dict[st
     record = run_record(config, dataset, len(splits), source)
     check_run_folder(config, record, out_dir)
     start_run(record, dataset, splits, out_dir)
-    runs = []
+    runs, validations = [], []
     for number, split in enumerate(splits):
         run_dir = out_dir / split_folder(number, len(splits))
-        runs.append(_train_split(config, dataset, split, run_dir, source))
+        metrics, validation = _train_split(config, dataset, split, run_dir, source)
+        runs.append(metrics)
+        validations.append(validation)
     if len(runs) == 1 and (config.ensemble == 1 or source is None):
         return runs[0]  # one model's metrics.json records its source itself
-    metrics = runs[0] if len(runs) == 1 else summarise_folds(runs)
+    summary = runs[0] if len(runs) == 1 else summarise_folds(runs)
+    if len(runs) > 1 and config.calibration != "none":
+        _calibrate_folds(config, validations, out_dir)
+        summary["calibration"] = runs[0]["calibration"] | {"fitted_on": "val of every fold"}
     if source is not None:
-        metrics["init_from"] = source.record(config)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    return metrics
+        summary["init_from"] = source.record(config)
+    (out_dir / "metrics.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+#: A split's uncalibrated validation prediction and targets (``None`` without calibration).
+Validation = tuple[EnsemblePrediction, torch.Tensor] | None
 
 
 def _train_split(
@@ -84,23 +96,61 @@ def _train_split(
     split: Split,
     out_dir: Path,
     source: InitSource | None = None,
-) -> dict[str, Any]:
-    """One model, or ``config.ensemble`` models in ``member_k/`` scored together; each starts
-    from ``source``'s weights when given."""
+) -> tuple[dict[str, Any], Validation]:
+    """One model, or ``config.ensemble`` models in ``member_k/`` scored together, each
+    starting from ``source``'s weights when given; calibrated on the validation part when
+    ``config.calibration`` is set."""
+    parts = split_parts(dataset, split)
     if config.ensemble == 1:
-        return _train_one(config, dataset, split, out_dir, source)
-    members = [
-        _train_one(
-            replace(config, train=replace(config.train, seed=config.train.seed + k)),
-            dataset,
-            split,
-            out_dir / folder,
-            source,
+        header = _train_one(config, dataset, split, out_dir, source)
+        if config.calibration == "none":
+            return header, None
+    else:
+        members = [
+            _train_one(
+                replace(config, train=replace(config.train, seed=config.train.seed + k)),
+                dataset,
+                split,
+                out_dir / folder,
+                source,
+            )
+            for k, folder in enumerate(member_folders(config))
+        ]
+        header = {
+            "task": members[0]["task"],
+            "tasks": members[0]["tasks"],
+            "ensemble": len(members),
+            "splits": {name: len(graphs) for name, graphs in parts.items()},
+            "seed": config.train.seed,
+            "members": members,
+        }
+    ensemble = load_ensemble(out_dir)
+    ensemble.calibration = None  # refitted below (a resumed run may hold an earlier one)
+    validation: Validation = None
+    if config.calibration != "none":
+        prediction = ensemble.predict(parts["val"], batch_size=config.train.batch_size)
+        validation = (prediction, stack_targets(parts["val"]))
+        ensemble.calibration = fit_calibration(
+            config.calibration, ensemble.task, *validation, config.alpha
         )
-        for k, folder in enumerate(member_folders(config))
-    ]
-    return score_ensemble(
-        load_ensemble(out_dir), split_parts(dataset, split), members, out_dir, config.train
+        write_calibration(ensemble.calibration, out_dir)
+    return score_ensemble(ensemble, parts, out_dir, config.train, header), validation
+
+
+def _calibrate_folds(
+    config: MoleculeTrainConfig, validations: list[Validation], out_dir: Path
+) -> None:
+    """The run folder's calibration for the folds' ensemble: fitted on every fold's
+    validation prediction (each by its own fold's models), pooled."""
+    predictions = [validation[0] for validation in validations if validation is not None]
+    pooled = EnsemblePrediction(
+        torch.cat([p.mean for p in predictions]),
+        torch.cat([p.std for p in predictions]) if predictions[0].std is not None else None,
+    )
+    target = torch.cat([validation[1] for validation in validations if validation is not None])
+    task = load_ensemble(out_dir).task
+    write_calibration(
+        fit_calibration(config.calibration, task, pooled, target, config.alpha), out_dir
     )
 
 
@@ -125,7 +175,9 @@ def _train_one(
     hparams = {
         "atom_dim": dataset.featurizer_config.atom_dim,
         "bond_dim": dataset.featurizer_config.bond_dim,
-        "out_channels": n_tasks * (n_classes if task == "multiclass" else 1),
+        # outputs per task: classes, or the parameters of the regression head
+        "out_channels": n_tasks
+        * (n_classes if task == "multiclass" else PARAMETERS[config.train.loss]),
         **{name: getattr(config, name) for name in MODEL_FIELDS},
     }
     if MOLECULE_MODELS[config.model].descriptors:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gnnkit.choices import PRECISIONS
+from gnnkit.choices import PRECISIONS, RANK_BY
 
 ENGINES = ("local", "ray")
 
@@ -15,7 +15,10 @@ class ScreenConfig:
 
     Ranking: ``top_k`` molecules by the prediction column ``target`` (default: the model's
     first; for multiclass models ``<task>_class<c>``), highest first or lowest first with
-    ``ascending``; classification ranks by probability. ``max_train_similarity`` leaves out
+    ``ascending``; classification ranks by probability. ``rank_by``: ``"mean"`` (the
+    prediction), or ``"lower"`` / ``"upper"``, the bounds of the interval of a model calibrated
+    with ``zscaling`` or ``conformal`` (``lower`` is the pessimistic bound when higher is
+    better; with ``ascending``, ``upper`` is). ``max_train_similarity`` leaves out
     molecules whose Morgan-fingerprint Tanimoto similarity to the nearest training molecule is
     above it. Reading: ``smiles_column`` (default: the model's training column if the file has
     it, else a column named like ``smiles``), ``smiles_columns`` (for a model of several
@@ -40,6 +43,7 @@ class ScreenConfig:
     top_k: int = 100
     target: str | None = None
     ascending: bool = False
+    rank_by: str = "mean"
     max_train_similarity: float | None = None
     smiles_column: str | None = None
     smiles_columns: tuple[str, ...] = ()
@@ -66,6 +70,8 @@ class ScreenConfig:
             raise ValueError(f"predictors must be at least 1, got {self.predictors}")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.rank_by not in RANK_BY:
+            raise ValueError(f"rank_by must be one of {RANK_BY}, got {self.rank_by!r}")
         if self.engine not in ENGINES:
             raise ValueError(f"engine must be one of {ENGINES}, got {self.engine!r}")
         similarity = self.max_train_similarity

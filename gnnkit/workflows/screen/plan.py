@@ -13,7 +13,7 @@ from gnnkit.data.molecules.components import reading_columns
 from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
 from gnnkit.train import Ensemble, set_precision
-from gnnkit.workflows.molecules.columns import prediction_column_names
+from gnnkit.workflows.molecules.columns import output_name, prediction_column_names
 from gnnkit.workflows.molecules.predict import load_molecule_ensemble
 from gnnkit.workflows.molecules.runs import TRAINING_SMILES
 from gnnkit.workflows.screen.config import ScreenConfig
@@ -106,15 +106,21 @@ class ScreenPlan:
             )
         molecule_columns = {name: stream.chunk_column(name) for name in several}
         task = ensemble.task
-        names = prediction_column_names(task, spread=False, labels=False)
+        names = prediction_column_names(task, labels=False)
         target = config.target or names[0]
         if target not in names:
             raise ValueError(
                 f"--target {target!r} is not a prediction of this model; choose one of "
                 f"{', '.join(names)}"
             )
-        written = prediction_column_names(task, spread=False, taken=stream.columns, labels=False)
-        rule = RankRule(written[names.index(target)], config.ascending)
+        parts = ensemble.prediction_parts()
+        if config.rank_by != "mean" and config.rank_by not in parts:
+            raise ValueError(
+                f"--rank-by {config.rank_by} needs prediction intervals, and {model_dir} has "
+                "none: train it with --calibration conformal or zscaling"
+            )
+        ranked = target if config.rank_by == "mean" else f"{target}_{config.rank_by}"
+        rule = RankRule(output_name(ranked, stream.columns), config.ascending)
         training_smiles = (
             pd.read_csv(training_file, dtype={"smiles": str})["smiles"].tolist()
             if training_file is not None
@@ -124,7 +130,7 @@ class ScreenPlan:
             "row",
             "smiles",
             *stream.input_columns,
-            *prediction_column_names(task, spread=len(ensemble) > 1, taken=stream.columns),
+            *prediction_column_names(task, parts, taken=stream.columns),
             *([SIMILARITY, NEAREST] if training_smiles is not None else []),
         ]
         return cls(config, ensemble, stream, rule, training_smiles, columns, molecule_columns)
