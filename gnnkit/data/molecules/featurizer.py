@@ -39,7 +39,6 @@ bit-for-bit the same.
 from __future__ import annotations
 
 import itertools
-import multiprocessing
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -49,6 +48,7 @@ from rdkit import Chem, rdBase
 from rdkit.Chem import rdchem
 
 from gnnkit.data.molecules.conformers import embed_conformers
+from gnnkit.forking import fork_pool
 
 ATOM_FEATURE_SETS = ("v2", "rich")
 V2_ATOM_DIM = 72
@@ -400,8 +400,7 @@ class MoleculeFeaturizer:
         # Many small chunks, so that no process waits long for the last one.
         bounds = np.linspace(0, len(smiles), 16 * workers + 1).astype(int)
         chunks = [(list(smiles[a:b]), int(a)) for a, b in itertools.pairwise(bounds)]
-        context = multiprocessing.get_context("fork")
-        with context.Pool(workers) as pool:
+        with fork_pool(workers) as pool:
             tasks = [(self.config, *chunk) for chunk in chunks]
             parts = pool.starmap(_read_in_worker, tasks, chunksize=1)
         return MoleculeCodes.concatenate(parts)

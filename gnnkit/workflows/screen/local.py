@@ -15,9 +15,7 @@ this process alone, which stops the pool and keeps the hits found so far.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
-import signal
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -30,6 +28,7 @@ import pandas as pd
 import torch
 
 from gnnkit.data.molecules.table import DataFileError
+from gnnkit.forking import fork_pool
 from gnnkit.train import Ensemble
 from gnnkit.workflows.screen.pipeline import (
     FeaturizedChunk,
@@ -41,22 +40,18 @@ from gnnkit.workflows.screen.pipeline import (
 from gnnkit.workflows.screen.plan import ScreenPlan
 
 
-def _ignore_interrupts() -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-
-
 def _in_order(
     chunks: Iterable[pd.DataFrame],
     processes: int,
     work: Callable[[pd.DataFrame], Any],
-    initializer: Callable[..., None] = _ignore_interrupts,
+    initializer: Callable[..., None] | None = None,
     initargs: tuple = (),
 ) -> Iterator[Any]:
     """``work(chunk)`` for every chunk, in order, by ``processes`` forked processes working at
     most ``processes + 1`` chunks ahead of the consumer. When the file cannot be read further
     (a :class:`~gnnkit.data.molecules.table.DataFileError`), the chunks read before are still
     worked, then the error is raised."""
-    pool = multiprocessing.get_context("fork").Pool(processes, initializer, initargs)
+    pool = fork_pool(processes, initializer, initargs)
     pending: deque[AsyncResult] = deque()
     unreadable: DataFileError | None = None
     try:
@@ -100,7 +95,6 @@ def _start_predictor(
     batch_size: int,
     columns: Mapping[str, str] | None = None,
 ) -> None:
-    _ignore_interrupts()
     torch.set_num_threads(1)
     _PREDICTOR.update(
         ensemble=ensemble, featurizer=featurizer, batch_size=batch_size, columns=columns
