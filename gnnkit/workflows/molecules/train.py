@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
 
@@ -75,9 +77,9 @@ def _train_split(
 ) -> dict[str, Any]:
     """One model, or ``config.ensemble`` models in ``member_k/`` scored together."""
     if config.ensemble == 1:
-        return _train_one(config, dataset, split, out_dir)
+        return train_one(config, dataset, split, out_dir)
     members = [
-        _train_one(
+        train_one(
             replace(config, train=replace(config.train, seed=config.train.seed + k)),
             dataset,
             split,
@@ -90,9 +92,16 @@ def _train_split(
     )
 
 
-def _train_one(
-    config: MoleculeTrainConfig, dataset: MoleculeCSVDataset, split: Split, out_dir: Path
+def train_one(
+    config: MoleculeTrainConfig,
+    dataset: MoleculeCSVDataset,
+    split: Split,
+    out_dir: Path,
+    *,
+    callbacks: Sequence[L.Callback] = (),
 ) -> dict[str, Any]:
+    """One model trained on ``split`` into ``out_dir`` (with extra Lightning ``callbacks``);
+    returns its metrics."""
     parts = split_parts(dataset, split)
     task = TASKS[config.task]
     n_tasks = len(dataset.task_names)
@@ -130,5 +139,6 @@ def _train_one(
             **descriptor_record(config.descriptors or ("file" if config.descriptor_file else None)),
             "smiles_column": dataset.settings["smiles_column"],
         },
+        callbacks=callbacks,
     )
     return result.metrics
