@@ -58,11 +58,11 @@ class ConfigFileParser(argparse.ArgumentParser):
         try:
             values = json.loads(Path(path).read_text())
         except OSError as error:
-            self.error(f"cannot read --config {path}: {error.strerror or error}")
+            self.error(f"--config {path}: cannot read it: {error.strerror or error}")
         except json.JSONDecodeError as error:
-            self.error(f"--config {path} is not valid JSON ({error})")
+            self.error(f"--config {path}: not valid JSON ({error})")
         if not isinstance(values, dict):
-            self.error(f"--config {path} must hold a JSON object of option: value")
+            self.error(f"--config {path}: expected a JSON object of option: value")
         arguments: list[str] = []
         nulls = []
         for key, value in values.items():

@@ -58,6 +58,7 @@ def heavy_imports(*args: str) -> list[str]:
         [],
         ["mol"],
         ["mol", "train"],
+        ["mol", "hpopt"],
         ["mol", "predict"],
         ["mol", "fingerprint"],
         ["mol", "screen"],

@@ -55,7 +55,7 @@ def trials_frame(trials: Sequence[TrialRecord], names: Sequence[str]) -> pd.Data
     rows = []
     for t in trials:
         started = (
-            datetime.fromtimestamp(t.started, UTC).isoformat(timespec="seconds")
+            datetime.fromtimestamp(t.started, UTC).isoformat(timespec="milliseconds")
             if t.started is not None
             else None
         )

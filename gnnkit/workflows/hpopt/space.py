@@ -22,7 +22,6 @@ Schema of a search-space file: one object whose keys are ``mol train`` option na
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -35,12 +34,14 @@ DIMENSION_TYPES = ("int", "float", "categorical")
 class Tunable:
     """A setting the search may tune: the :class:`MoleculeTrainConfig` field it sets (or, with
     ``train``, the :class:`TrainConfig` field), its value type and its valid values (at least
-    ``minimum``; below ``below`` when given; among ``choices`` when given)."""
+    ``minimum``, or above it with ``open_minimum``; below ``below`` when given; among
+    ``choices`` when given)."""
 
     field: str
     kind: Kind
     train: bool = False
     minimum: float | None = None
+    open_minimum: bool = False
     below: float | None = None
     choices: tuple[str, ...] = ()
 
@@ -51,6 +52,8 @@ class Tunable:
         expected = int if self.kind == "int" else (int, float)
         if isinstance(value, bool) or not isinstance(value, expected):
             return f"expected {'an integer' if self.kind == 'int' else 'a number'}"
+        if self.minimum is not None and self.open_minimum and value <= self.minimum:
+            return f"must be above {self.minimum:g}"
         if self.minimum is not None and value < self.minimum:
             return f"must be at least {self.minimum:g}"
         if self.below is not None and value >= self.below:
@@ -67,9 +70,9 @@ TUNABLE = {
     "ffn_hidden": Tunable("ffn_hidden_channels", "int", minimum=1),
     "aggregation": Tunable("aggregation", "str", choices=("norm", "mean", "sum")),
     "batch_size": Tunable("batch_size", "int", train=True, minimum=1),
-    "init_lr": Tunable("init_lr", "float", train=True, minimum=math.ulp(0.0)),
-    "max_lr": Tunable("max_lr", "float", train=True, minimum=math.ulp(0.0)),
-    "final_lr": Tunable("final_lr", "float", train=True, minimum=math.ulp(0.0)),
+    "init_lr": Tunable("init_lr", "float", train=True, minimum=0.0, open_minimum=True),
+    "max_lr": Tunable("max_lr", "float", train=True, minimum=0.0, open_minimum=True),
+    "final_lr": Tunable("final_lr", "float", train=True, minimum=0.0, open_minimum=True),
 }
 
 
