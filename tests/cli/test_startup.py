@@ -81,7 +81,13 @@ def test_version_imports_no_heavy_library() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["gnnkit.train", "gnnkit.workflows.molecules", "gnnkit.workflows.screen"]
+    "package",
+    [
+        "gnnkit.train",
+        "gnnkit.workflows.molecules",
+        "gnnkit.workflows.screen",
+        "gnnkit.workflows.hpopt",
+    ],
 )
 def test_every_lazy_export_resolves(package: str) -> None:
     module = importlib.import_module(package)

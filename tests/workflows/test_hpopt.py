@@ -261,3 +261,16 @@ def test_bad_search_space_file_is_one_line_before_any_training(tmp_path, capsys)
     assert capsys.readouterr().err.startswith(
         f"gnnkit mol hpopt: error: {path}: not valid JSON (Illegal trailing comma"
     )
+
+
+def test_asha_prunes_trials_and_records_the_value_they_reached(heavy_atoms, space_file, tmp_path):
+    """Successive halving from epoch 1 with a reduction factor of 3: a trial that is not the
+    best at epoch 1 among the trials so far is stopped there, with its epoch-1 value."""
+    extra = ["--pruner", "asha", "--warmup-epochs", "1"]
+    assert hpopt(heavy_atoms, space_file, tmp_path / "s", *extra) == 0
+    trials = pd.read_csv(tmp_path / "s" / "trials.csv")
+    assert trials.state[0] == "COMPLETE"  # the first trial is the best one so far
+    pruned = trials[trials.state == "PRUNED"]
+    assert len(pruned) >= 1 and pruned.value.notna().all() and pruned.error.isna().all()
+    summary = json.loads((tmp_path / "s" / "hpopt.json").read_text())
+    assert summary["trials"]["PRUNED"] == len(pruned)
