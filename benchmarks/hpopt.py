@@ -24,7 +24,7 @@ from pathlib import Path
 import pandas as pd
 from timing import timed
 
-ESOL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "molecules" / "esol_500.csv"
+ESOL = Path(__file__).resolve().parents[2] / "shared" / "data" / "molecules" / "esol_500.csv"
 
 
 def gnnkit(*arguments: str) -> list[str]:
@@ -81,10 +81,10 @@ def main() -> None:
         f"({seconds['search'] / 60:.1f} min); best trial {summary['best']['number']}, "
         f"validation RMSE {summary['best']['value']:.3f}"
     )
-    best_params = trials.loc[trials.number == summary["best"]["number"]].iloc[0]
-    print("best parameters:", {d: best_params[d] for d in summary["space"]})
+    best_config = json.loads((args.out / "search" / "best_config.json").read_text())
+    print("best parameters:", json.dumps({name: best_config[name] for name in summary["space"]}))
     for name, command in commands.items():
-        print(f"{name}: {' '.join(command[1:])}")
+        print(f"{name}: gnnkit {' '.join(command[3:])}")
 
 
 if __name__ == "__main__":

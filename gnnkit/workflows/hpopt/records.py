@@ -12,6 +12,7 @@ from typing import Any
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from gnnkit.train.artefacts import save_figure, write_json
 
@@ -117,5 +118,6 @@ def plot_trials(path: Path, trials: Sequence[TrialRecord], monitor: str, mode: s
         steps.append(best)
     axes.step([t.number for t in trials], steps, where="post", color="black", label="best so far")
     axes.set(xlabel="trial", ylabel=f"validation {monitor}", title=f"search ({mode}imise)")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.legend(fontsize="small")
     return save_figure(figure, path)
