@@ -254,12 +254,16 @@ def test_an_empty_search_space_is_an_error():
 
 def test_bad_search_space_file_is_one_line_before_any_training(tmp_path, capsys):
     path = tmp_path / "space.json"
-    path.write_text('{"hidden": {"type": "int", "low": 100, "high": 600, "step": 100},}')
     arguments = ["--data", "missing.csv", "--search-space", str(path), "--out", str(tmp_path)]
-    code = main(["mol", "hpopt", *arguments])
-    assert code == 1
-    assert capsys.readouterr().err.startswith(
-        f"gnnkit mol hpopt: error: {path}: not valid JSON (Illegal trailing comma"
+    path.write_text('{"hidden": {"type": "int", "low": 100, "high": 600, "step": 100},}')
+    assert main(["mol", "hpopt", *arguments]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"gnnkit mol hpopt: error: {path}: not valid JSON (")
+    assert err.count("\n") == 1
+    path.write_text('{"hidden": {"type": "int", "low": 100}}')
+    assert main(["mol", "hpopt", *arguments]) == 1
+    assert capsys.readouterr().err == (
+        f"gnnkit mol hpopt: error: {path}: parameter 'hidden': type 'int' needs 'low' and 'high'\n"
     )
 
 
