@@ -79,7 +79,8 @@ def _trainable(params: dict[str, Any], objective: Objective) -> None:
         raise
 
 
-def _scheduler(tune: ModuleType, name: str, grace: int, epochs: int) -> Any:
+def _scheduler(name: str, grace: int, epochs: int) -> Any:
+    """Tune's scheduler for ``median``, ``asha`` or ``none``."""
     from ray.tune.schedulers import ASHAScheduler, FIFOScheduler, MedianStoppingRule
 
     if name == "median":
@@ -117,7 +118,7 @@ def run_ray(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            scheduler=_scheduler(tune, hpopt.pruner, grace, train.epochs),
+            scheduler=_scheduler(hpopt.pruner, grace, train.epochs),
             metric=VALUE,
             mode=train.monitor_mode,
             num_samples=hpopt.trials,
