@@ -5,7 +5,7 @@
 #   make demo                         main job
 #   make test                         test suite
 #   make test EXTRAS=scatter,test     test suite with the torch-scatter backend too (compiles)
-#   make test EXTRAS=scatter,distributed,test   … and the Ray screening engine (CI)
+#   make test EXTRAS=scatter,distributed,test   … and the Ray engines of screen and hpopt (CI)
 
 PYTHON ?= python3
 VENV ?= .venv

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from gnnkit.choices import (
     ATTRIBUTION_METHODS,
@@ -20,6 +21,7 @@ from gnnkit.choices import (
     RANK_BY,
     SPLIT_TYPES,
 )
+from gnnkit.cli.config_file import ConfigFileParser, add_config_file
 from gnnkit.cli.errors import set_handler
 from gnnkit.train.config import (
     add_config_arguments,
@@ -27,6 +29,8 @@ from gnnkit.train.config import (
     non_negative_int,
     positive_int,
 )
+from gnnkit.workflows.hpopt.config import ENGINES as HPOPT_ENGINES
+from gnnkit.workflows.hpopt.config import PRUNERS
 from gnnkit.workflows.molecules.config import MOLECULE_MODELS, TASKS, MoleculeTrainConfig
 from gnnkit.workflows.screen.config import ENGINES, ScreenConfig
 
@@ -41,8 +45,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "explain)",
         description="Molecular property prediction with a directed message-passing network.",
     )
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(
+        title="commands", metavar="COMMAND", parser_class=ConfigFileParser
+    )
     _add_train(commands)
+    _add_hpopt(commands)
     _add_predict(commands)
     _add_fingerprint(commands)
     _add_screen(commands)
@@ -63,10 +70,20 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
             "--out, and calibration.json with --calibration. A folder that holds a run is left "
             "alone unless --resume is given, which continues the run only on the files it was "
             "trained on (run.json records their SHA-256) and with the same settings; a run "
-            "without run.json (older gnnkit) cannot be resumed."
+            "without run.json (older gnnkit) cannot be resumed. --config FILE reads options "
+            "from a JSON file (such as the best_config.json of mol hpopt); options given on "
+            "the command line override it."
         ),
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+    add_config_file(parser)
+    _add_training_arguments(parser)
+    parser.add_argument("--out", default="runs/mol", help="output folder")
+    set_handler(parser, run_train)
+
+
+def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
+    """The data, model and training options of ``mol train`` (and of ``mol hpopt``)."""
     data = parser.add_argument_group("data")
     data.add_argument(
         "--data",
@@ -186,8 +203,71 @@ def _add_train(commands: argparse._SubParsersAction) -> None:
         "<target>_upper holding 1 - alpha of the targets",
     )
     add_config_arguments(parser, exclude=TRAIN_FIELDS_SET_HERE, defaults={"patience": None})
-    parser.add_argument("--out", default="runs/mol", help="output folder")
-    set_handler(parser, run_train)
+
+
+def training_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The values of the options :func:`_add_training_arguments` adds, by name."""
+    parser = argparse.ArgumentParser(add_help=False)
+    _add_training_arguments(parser)
+    return {name: getattr(args, name) for name in vars(parser.parse_args([]))}
+
+
+def _add_hpopt(commands: argparse._SubParsersAction) -> None:
+    parser = commands.add_parser(
+        "hpopt",
+        help="search hyper-parameters of mol train (Optuna TPE; locally or on Ray Tune)",
+        description=(
+            "Try --trials settings of the hidden width, depth, dropout, FFN layers and width, "
+            "aggregation, batch size and learning rates (or of the dimensions of "
+            "--search-space) with Optuna's TPE sampler, each trained with the other mol train "
+            "options on the same split (train and validation parts; the test part is not "
+            "used) and scored by the validation metric of --monitor/--mode. Trials whose "
+            "metric after an epoch is poor are pruned (--pruner). A trial that fails is "
+            "recorded with its error and the search goes on. Writes trials.csv, trials.png, "
+            "hpopt.json and best_config.json to --out; mol train --config best_config.json "
+            "trains with the best setting. --seed seeds the split, every trial and the sampler."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    search = parser.add_argument_group("search")
+    search.add_argument("--trials", type=positive_int, default=20, help="settings to try")
+    search.add_argument("--out", required=True, help="output folder")
+    search.add_argument(
+        "--search-space",
+        metavar="FILE",
+        help='JSON object of dimensions, replacing the default space, e.g. {"hidden": {"type": '
+        '"int", "low": 100, "high": 600, "step": 100}, "dropout": {"type": "float", "low": 0, '
+        '"high": 0.4}, "max_lr": {"type": "float", "low": 1e-4, "high": 1e-2, "log": true}, '
+        '"aggregation": {"type": "categorical", "choices": ["norm", "sum"]}} (see README)',
+    )
+    search.add_argument(
+        "--pruner",
+        choices=PRUNERS,
+        default="median",
+        help="median: stop a trial worse than the median of earlier ones at the same epoch; "
+        "asha: asynchronous successive halving; none",
+    )
+    ray = parser.add_argument_group("distributed (--engine ray, needs gnnkit[distributed])")
+    ray.add_argument(
+        "--engine",
+        choices=HPOPT_ENGINES,
+        default="local",
+        help="local: trials one after another in this process; ray: on Ray Tune",
+    )
+    ray.add_argument(
+        "--ray-address",
+        help="a running Ray cluster (e.g. auto, or ray://head:10001; default: $RAY_ADDRESS, "
+        "else a Ray instance on this machine)",
+    )
+    ray.add_argument("--cpus-per-trial", type=float, default=1.0, help="CPUs each trial asks for")
+    ray.add_argument("--gpus-per-trial", type=float, default=0.0, help="GPUs each trial asks for")
+    ray.add_argument(
+        "--max-concurrent-trials",
+        type=positive_int,
+        help="trials running at once (default: as many as the resources allow)",
+    )
+    _add_training_arguments(parser)
+    set_handler(parser, run_hpopt)
 
 
 def _add_model_input_arguments(
@@ -464,6 +544,30 @@ def run_train(args: argparse.Namespace) -> int:
     test = {k: v for k, v in metrics["test"].items() if k not in ("per_task",)}
     print(f"test metrics: {json.dumps(test)}")
     print(f"artefacts in {Path(args.out).resolve()}")
+    return 0
+
+
+def run_hpopt(args: argparse.Namespace) -> int:
+    from gnnkit.workflows.hpopt import HpoptConfig, read_space, search
+
+    hpopt = HpoptConfig(
+        trials=args.trials,
+        pruner=args.pruner,
+        seed=args.seed,
+        engine=args.engine,
+        ray_address=args.ray_address,
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        max_concurrent_trials=args.max_concurrent_trials,
+    )
+    if args.search_space:
+        hpopt.space = read_space(args.search_space)
+    best, trials = search(config_from_args(args), hpopt, args.out, training_options(args))
+    out = Path(args.out).resolve()
+    if best is None:
+        raise ValueError(f"none of the {len(trials)} trials completed; see {out / 'trials.csv'}")
+    print(f"best trial {best.number}: validation {best.value:.4f} with {json.dumps(best.params)}")
+    print(f"train it: gnnkit mol train --config {out / 'best_config.json'} --out RUN")
     return 0
 
 

@@ -58,6 +58,7 @@ def heavy_imports(*args: str) -> list[str]:
         [],
         ["mol"],
         ["mol", "train"],
+        ["mol", "hpopt"],
         ["mol", "predict"],
         ["mol", "fingerprint"],
         ["mol", "screen"],
@@ -80,7 +81,13 @@ def test_version_imports_no_heavy_library() -> None:
 
 
 @pytest.mark.parametrize(
-    "package", ["gnnkit.train", "gnnkit.workflows.molecules", "gnnkit.workflows.screen"]
+    "package",
+    [
+        "gnnkit.train",
+        "gnnkit.workflows.molecules",
+        "gnnkit.workflows.screen",
+        "gnnkit.workflows.hpopt",
+    ],
 )
 def test_every_lazy_export_resolves(package: str) -> None:
     module = importlib.import_module(package)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import numpy as np
 import torch
 
@@ -102,12 +104,12 @@ def _train_split(
     ``config.calibration`` is set."""
     parts = split_parts(dataset, split)
     if config.ensemble == 1:
-        header = _train_one(config, dataset, split, out_dir, source)
+        header = train_one(config, dataset, split, out_dir, source)
         if config.calibration == "none":
             return header, None
     else:
         members = [
-            _train_one(
+            train_one(
                 replace(config, train=replace(config.train, seed=config.train.seed + k)),
                 dataset,
                 split,
@@ -154,13 +156,17 @@ def _calibrate_folds(
     )
 
 
-def _train_one(
+def train_one(
     config: MoleculeTrainConfig,
     dataset: MoleculeCSVDataset,
     split: Split,
     out_dir: Path,
     source: InitSource | None = None,
+    *,
+    callbacks: Sequence[L.Callback] = (),
 ) -> dict[str, Any]:
+    """One model trained on ``split`` into ``out_dir`` (with extra Lightning ``callbacks``);
+    returns its metrics."""
     parts = split_parts(dataset, split)
     task = TASKS[config.task]
     n_tasks = len(dataset.task_names)
@@ -213,5 +219,6 @@ def _train_one(
             **({"smiles_columns": columns} if columns else {}),
         },
         extra_metrics=extra,
+        callbacks=callbacks,
     )
     return result.metrics

@@ -157,7 +157,7 @@ class _PredictAndRank:
 
 
 @contextmanager
-def _ray_session(ray: ModuleType, address: str | None) -> Iterator[None]:
+def ray_session(ray: ModuleType, address: str | None) -> Iterator[None]:
     """Ray as the caller initialised it, or started here (and shut down afterwards)."""
     started = not ray.is_initialized()
     if started:
@@ -231,7 +231,7 @@ def ray_blocks(plan: ScreenPlan) -> Iterator[ScreenedBlock]:
     """Every chunk of the library screened on the Ray cluster: per chunk, its own top-K and
     invalid rows, in library order."""
     ray = import_ray()
-    with _ray_session(ray, plan.config.ray_address), _data_context(ray, plan.config.progress):
+    with ray_session(ray, plan.config.ray_address), _data_context(ray, plan.config.progress):
         dataset = _screen_dataset(ray, plan)
         for batch in dataset.iter_batches(batch_size=None, batch_format="pandas"):
             for block in _unpickled(batch):
