@@ -6,10 +6,10 @@ and values, as ``gnnkit mol hpopt`` writes in ``best_config.json``::
     {"hidden": 400, "depth": 4, "aggregation": "sum", "max_lr": 0.002, "target_columns": ["y"]}
 
 Each value becomes the option it names (a list: several values; ``true``/``false``: the flag or
-its ``--no-`` form) and goes through the option's own checks; ``null`` sets the option to
-``None``. The file's options come before the command line's, so an option given on the command
-line overrides the file. A key that names no option of the command is an error naming the key
-and the file.
+its ``--no-`` form, for a plain flag the flag or nothing) and goes through the option's own
+checks; ``null`` sets the option to ``None``. The file's options come before the command
+line's, so an option given on the command line overrides the file. A key that names no option
+of the command is an error naming the key and the file.
 """
 
 from __future__ import annotations
@@ -75,12 +75,20 @@ class ConfigFileParser(argparse.ArgumentParser):
             if value is None:
                 nulls.append(key)
             elif isinstance(value, bool):
-                arguments.append(flag if value else f"--no-{key.replace('_', '-')}")
+                arguments += self._switch(key, flag, value)
             elif isinstance(value, list):
                 arguments += [flag, *(_text(v) for v in value)]
             else:
                 arguments += [flag, _text(value)]
         return arguments, nulls
+
+    def _switch(self, key: str, flag: str, value: bool) -> list[str]:
+        """The arguments that set the on/off option ``key`` to ``value``: for a plain flag the
+        flag when ``value`` is what it stores, else nothing; otherwise ``--X`` or ``--no-X``."""
+        action = next(a for a in self._actions if a.dest == key)
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return [flag] if value == action.const else []
+        return [flag if value else f"--no-{key.replace('_', '-')}"]
 
     def _check(self, arguments: list[str], path: str) -> None:
         """Parse the file's arguments alone, so that an invalid value names the file."""
