@@ -141,6 +141,17 @@ def test_fingerprints_concatenate_the_molecules(run, tmp_path):
     assert not np.allclose(vectors[0, 16:], vectors[1, 16:])
 
 
+def test_explain_refuses_a_model_of_several_molecules(run, tmp_path, capsys):
+    new = tmp_path / "new.csv"
+    new.write_text("solute,solvent\nCCO,O\n")
+    argv = ["mol", "explain", "--model", str(run), "--data", str(new), "--out", str(tmp_path)]
+    assert main(argv) == 1
+    assert capsys.readouterr().err == (
+        f"gnnkit mol explain: error: {run} reads several molecules per row; mol explain "
+        "attributes the predictions of models of one molecule per row\n"
+    )
+
+
 def test_wrong_columns_are_one_line_errors(run, pairs_csv, tmp_path, capsys):
     new = tmp_path / "new.csv"
     new.write_text("solute,water\nCCO,O\n")

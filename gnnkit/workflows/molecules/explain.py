@@ -16,9 +16,9 @@ from gnnkit.data.molecules.featurizer import parse_smiles
 from gnnkit.workflows.molecules.attribution import atom_attributions
 from gnnkit.workflows.molecules.columns import prediction_slot
 from gnnkit.workflows.molecules.predict import (
-    _featurize_file,
-    _report_invalid,
+    featurize_file,
     load_molecule_ensemble,
+    report_invalid,
 )
 
 ATTRIBUTIONS = "attributions.csv"
@@ -56,11 +56,17 @@ def explain_molecules(
     valid rows ``out_dir/images/row_<row>.png``, the molecule drawn by RDKit as a similarity
     map of its attributions (:func:`draw_attributions`), pictures of an earlier run there being
     removed first. Rows whose SMILES RDKit rejects are listed in ``out_dir/invalid_smiles.csv``,
-    as ``predict`` does. Returns the attribution table.
+    as ``predict`` does. Returns the attribution table. Models of several molecules per row
+    are refused.
     """
     ensemble = load_molecule_ensemble(model_dir, allow_partial)
+    if ensemble.featurizer.get("smiles_columns"):
+        raise ValueError(
+            f"{model_dir} reads several molecules per row; mol explain attributes the "
+            "predictions of models of one molecule per row"
+        )
     column, slot = prediction_slot(ensemble.task, target)
-    table, inputs = _featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
+    table, inputs = featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
     add_hydrogens = bool(ensemble.featurizer.get("add_hydrogens", False))
     rows, smiles, atoms, symbols, values, pictures = [], [], [], [], [], []
     positions = iter(inputs.positions.tolist())
@@ -91,7 +97,7 @@ def explain_molecules(
     frame.to_csv(out_dir / ATTRIBUTIONS, index=False)
     for row, mol, weights, legend in pictures:
         draw_attributions(mol, weights, images / f"row_{row}.png", legend)
-    _report_invalid(table, inputs.failures, data, out_dir / ATTRIBUTIONS)
+    report_invalid(table, inputs.failures, data, out_dir / ATTRIBUTIONS)
     return frame
 
 

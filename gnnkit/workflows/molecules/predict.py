@@ -84,7 +84,7 @@ def load_molecule_ensemble(model_dir: str | Path, allow_partial: bool = False) -
     return ensemble
 
 
-def _featurize_file(
+def featurize_file(
     ensemble: Ensemble,
     data: str | Path,
     smiles_column: str | None,
@@ -107,7 +107,7 @@ def _featurize_file(
     return table, prediction_inputs(smiles, featurizer, workers, descriptor_rows)
 
 
-def _report_invalid(table: Any, failures: list[tuple[int, str]], data: Any, out: Path) -> None:
+def report_invalid(table: Any, failures: list[tuple[int, str]], data: Any, out: Path) -> None:
     """``invalid_smiles.csv`` beside ``out`` and a count on stderr, when rows failed; else no
     ``invalid_smiles.csv`` (one from an earlier output is removed)."""
     (out.parent / "invalid_smiles.csv").unlink(missing_ok=True)
@@ -158,7 +158,7 @@ def predict_molecules(
     an invalid molecule is listed with the column that holds it.
     """
     ensemble = set_precision(load_molecule_ensemble(model_dir, allow_partial), precision)
-    table, inputs = _featurize_file(
+    table, inputs = featurize_file(
         ensemble, data, smiles_column, descriptor_file, workers, smiles_columns
     )
     torch.manual_seed(seed)
@@ -168,7 +168,7 @@ def predict_molecules(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     frame.to_csv(out, index=False)
-    _report_invalid(table, inputs.failures, data, out)
+    report_invalid(table, inputs.failures, data, out)
     return frame
 
 
@@ -204,7 +204,7 @@ def fingerprint_molecules(
     if out.suffix not in (".csv", ".npy"):
         raise ValueError(f"{out}: the fingerprint file must end in .csv or .npy")
     ensemble = set_precision(load_molecule_ensemble(model_dir, allow_partial), precision)
-    table, inputs = _featurize_file(
+    table, inputs = featurize_file(
         ensemble, data, smiles_column, descriptor_file, workers, smiles_columns
     )
     positions = inputs.positions
@@ -220,5 +220,5 @@ def fingerprint_molecules(
         index.to_csv(out.with_suffix(".rows.csv"), index=False)
     else:
         frame.to_csv(out, index=False)
-    _report_invalid(table, inputs.failures, data, out)
+    report_invalid(table, inputs.failures, data, out)
     return frame
