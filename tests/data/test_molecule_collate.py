@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import torch
-from torch import Tensor
+from test_molecule_batch import same
 from torch_geometric.data import Batch, Data
 from torch_geometric.loader import DataLoader
 
@@ -19,16 +19,6 @@ from gnnkit.train import data as train_data
 from gnnkit.train.data import train_loader
 
 SMILES = ["CCO", "c1ccccc1", "[Na+].[Cl-]", "C", "CC(=O)Nc1ccc(O)cc1", "C#N", "OCC(O)CO", "CN"]
-
-
-def same(a: object, b: object) -> bool:
-    if isinstance(a, Tensor):
-        return (
-            a.dtype == b.dtype
-            and a.shape == b.shape
-            and torch.equal(a.nan_to_num(), b.nan_to_num())
-        )
-    return a == b
 
 
 def dataset(tmp_path: Path, **settings: object) -> MoleculeCSVDataset:
