@@ -7,6 +7,10 @@ import gzip
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
+
+#: What reading a truncated or damaged ``.gz`` file raises.
+DAMAGED_FILE_ERRORS = (EOFError, zlib.error, gzip.BadGzipFile)
 
 
 class DataFileError(ValueError):
@@ -28,6 +32,13 @@ def _decode(path: Path, number: int, raw: bytes) -> str:
     return text.removeprefix("\ufeff") if number == 1 else text
 
 
+def open_bytes(path: Path) -> BinaryIO:
+    """``path`` opened for reading bytes, decompressed when its name ends in ``.gz``."""
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
 def text_lines(path: Path) -> Iterator[str]:
     """The lines of ``path`` (decompressed when it ends in ``.gz``) with their line ends.
 
@@ -36,12 +47,11 @@ def text_lines(path: Path) -> Iterator[str]:
     raised after the lines before it.
     """
     number = 0
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     try:
-        with opener(path, "rb") as handle:
+        with open_bytes(path) as handle:
             for number, raw in enumerate(handle, start=1):
                 yield _decode(path, number, raw)
-    except (EOFError, zlib.error, gzip.BadGzipFile) as error:
+    except DAMAGED_FILE_ERRORS as error:
         where = f" after line {number}" if number else ""
         raise DataFileError(
             f"{path}: cannot be read{where} (a truncated or damaged file?): {error}"

@@ -3,7 +3,7 @@
 An SD file is a sequence of records, each a molecule block (the title on its first line, then
 the atoms and bonds, ending with ``M  END``) followed by data items (``> <NAME>`` and the
 value's lines up to a blank line), closed by a ``$$$$`` line. :func:`sd_records` streams them
-(through :func:`~gnnkit.data.molecules.table.text_lines`, so a ``.gz`` is decompressed on the
+(through :func:`~gnnkit.data.molecules.lines.text_lines`, so a ``.gz`` is decompressed on the
 fly and a file that is not UTF-8 text, or a truncated ``.gz``, is a
 :class:`~gnnkit.data.molecules.lines.DataFileError` naming the line) and gives each record as a
 row:
@@ -26,17 +26,15 @@ models read (the EGNN embeds its own ETKDG conformer from the SMILES).
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import re
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from rdkit import Chem, rdBase
 
-from gnnkit.data.molecules.lines import text_lines
+from gnnkit.data.molecules.lines import DAMAGED_FILE_ERRORS, open_bytes, text_lines
 
 SD_SUFFIXES = (".sdf", ".sdf.gz", ".sd", ".sd.gz")
 #: Columns of every SD row before its properties.
@@ -174,11 +172,9 @@ def sd_property_names(path: str | Path, block_size: int = 1 << 22) -> list[str]:
     pass over its data header lines (no molecule is parsed). A file that cannot be read to its
     end gives the names read before: the reader that follows reports the error."""
     path = Path(path)
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     names: dict[str, None] = {}
     rest = b""
-    unreadable = (EOFError, zlib.error, gzip.BadGzipFile, OSError)
-    with contextlib.suppress(*unreadable), opener(path, "rb") as handle:
+    with contextlib.suppress(*DAMAGED_FILE_ERRORS, OSError), open_bytes(path) as handle:
         for block in iter(lambda: handle.read(block_size), b""):
             text = rest + block
             cut = text.rfind(b"\n") + 1
