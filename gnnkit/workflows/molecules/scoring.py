@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from gnnkit.data.molecules import MoleculeCSVDataset
-from gnnkit.train import Ensemble, TrainConfig, compute_metrics
+from gnnkit.train import Ensemble, EnsemblePrediction, TrainConfig, compute_metrics
 from gnnkit.train.artefacts import write_json
 from gnnkit.train.data import stack_targets
 from gnnkit.train.trainer import write_test_artefacts
@@ -17,19 +17,16 @@ from gnnkit.train.trainer import write_test_artefacts
 def score_ensemble(
     ensemble: Ensemble,
     parts: dict[str, MoleculeCSVDataset],
+    predictions: dict[str, EnsemblePrediction],
     out_dir: Path,
     train_config: TrainConfig,
     header: dict[str, Any],
 ) -> dict[str, Any]:
-    """Metrics of the ensemble's (calibrated) prediction on every part, after ``header``,
+    """Metrics of the ensemble's (calibrated) ``predictions`` of every part, after ``header``,
     written to ``out_dir`` as ``metrics.json`` with the test predictions (mean, spread,
     interval), the parity or ROC plot and the reliability diagram."""
     task = ensemble.task
     metrics: dict[str, Any] = dict(header)
-    predictions = {
-        name: ensemble.predict(graphs, batch_size=train_config.batch_size)
-        for name, graphs in parts.items()
-    }
     for name, graphs in parts.items():
         p = predictions[name]
         metrics[name] = compute_metrics(

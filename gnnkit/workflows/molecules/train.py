@@ -16,7 +16,7 @@ from gnnkit.data.molecules import MoleculeCSVDataset
 from gnnkit.data.molecules.descriptors import descriptor_record
 from gnnkit.data.splits import Split
 from gnnkit.models import build_model
-from gnnkit.train import EnsemblePrediction, fit, load_ensemble
+from gnnkit.train import EnsemblePrediction, Task, fit, load_ensemble
 from gnnkit.train.calibration import fit_calibration, write_calibration
 from gnnkit.train.data import stack_targets
 from gnnkit.train.losses import PARAMETERS
@@ -88,8 +88,9 @@ def train_molecules(config: MoleculeTrainConfig, out_dir: str | Path) -> dict[st
     return summary
 
 
-#: A split's uncalibrated validation prediction and targets (``None`` without calibration).
-Validation = tuple[EnsemblePrediction, torch.Tensor] | None
+#: A split's uncalibrated validation prediction, targets and the task (``None`` without
+#: calibration).
+Validation = tuple[EnsemblePrediction, torch.Tensor, Task] | None
 
 
 def _train_split(
@@ -128,15 +129,21 @@ def _train_split(
         }
     ensemble = load_ensemble(out_dir)
     ensemble.calibration = None  # refitted below (a resumed run may hold an earlier one)
+    predictions = {
+        name: ensemble.predict(graphs, batch_size=config.train.batch_size)
+        for name, graphs in parts.items()
+    }
     validation: Validation = None
     if config.calibration != "none":
-        prediction = ensemble.predict(parts["val"], batch_size=config.train.batch_size)
-        validation = (prediction, stack_targets(parts["val"]))
-        ensemble.calibration = fit_calibration(
-            config.calibration, ensemble.task, *validation, config.alpha
+        target = stack_targets(parts["val"])
+        calibration = fit_calibration(
+            config.calibration, ensemble.task, predictions["val"], target, config.alpha
         )
-        write_calibration(ensemble.calibration, out_dir)
-    return score_ensemble(ensemble, parts, out_dir, config.train, header), validation
+        write_calibration(calibration, out_dir)
+        validation = (predictions["val"], target, ensemble.task)
+        ensemble.calibration = calibration
+        predictions = {name: calibration.apply(p) for name, p in predictions.items()}
+    return score_ensemble(ensemble, parts, predictions, out_dir, config.train, header), validation
 
 
 def _calibrate_folds(
@@ -144,13 +151,14 @@ def _calibrate_folds(
 ) -> None:
     """The run folder's calibration for the folds' ensemble: fitted on every fold's
     validation prediction (each by its own fold's models), pooled."""
-    predictions = [validation[0] for validation in validations if validation is not None]
+    fitted = [validation for validation in validations if validation is not None]
+    predictions = [prediction for prediction, _, _ in fitted]
     pooled = EnsemblePrediction(
         torch.cat([p.mean for p in predictions]),
         torch.cat([p.std for p in predictions]) if predictions[0].std is not None else None,
     )
-    target = torch.cat([validation[1] for validation in validations if validation is not None])
-    task = load_ensemble(out_dir).task
+    target = torch.cat([target for _, target, _ in fitted])
+    task = fitted[0][2]
     write_calibration(
         fit_calibration(config.calibration, task, pooled, target, config.alpha), out_dir
     )
