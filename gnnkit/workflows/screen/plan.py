@@ -13,7 +13,11 @@ from gnnkit.data.molecules.components import reading_columns
 from gnnkit.data.molecules.similarity import NearestNeighbours
 from gnnkit.data.molecules.stream import MoleculeStream
 from gnnkit.train import Ensemble, set_precision
-from gnnkit.workflows.molecules.columns import output_name, prediction_column_names
+from gnnkit.workflows.molecules.columns import (
+    output_name,
+    prediction_column_names,
+    prediction_slot,
+)
 from gnnkit.workflows.molecules.predict import load_molecule_ensemble
 from gnnkit.workflows.molecules.runs import TRAINING_SMILES
 from gnnkit.workflows.screen.config import ScreenConfig
@@ -106,13 +110,7 @@ class ScreenPlan:
             )
         molecule_columns = {name: stream.chunk_column(name) for name in several}
         task = ensemble.task
-        names = prediction_column_names(task, labels=False)
-        target = config.target or names[0]
-        if target not in names:
-            raise ValueError(
-                f"--target {target!r} is not a prediction of this model; choose one of "
-                f"{', '.join(names)}"
-            )
+        target, _ = prediction_slot(task, config.target)
         parts = ensemble.prediction_parts()
         if config.rank_by != "mean" and config.rank_by not in parts:
             raise ValueError(
