@@ -55,12 +55,14 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from gnnkit.choices import CLASSIFICATION_CALIBRATIONS, REGRESSION_CALIBRATIONS
 from gnnkit.train.predict import EnsemblePrediction
 from gnnkit.train.tasks import Task
 
 CALIBRATION_FILE = "calibration.json"
-REGRESSION_METHODS = ("zscaling", "conformal")
-CLASSIFICATION_METHODS = ("platt", "isotonic")
+#: The methods of each task kind (:mod:`gnnkit.choices` without ``"none"``).
+REGRESSION_METHODS = tuple(m for m in REGRESSION_CALIBRATIONS if m != "none")
+CLASSIFICATION_METHODS = tuple(m for m in CLASSIFICATION_CALIBRATIONS if m != "none")
 #: Probabilities are clipped to [EPS, 1 - EPS] before the logit.
 EPS = 1e-7
 
