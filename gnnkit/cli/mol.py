@@ -325,6 +325,22 @@ def _add_allow_partial(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _model_input_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The values of :func:`_add_model_input_arguments`' and :func:`_add_allow_partial`'s
+    options for a file of molecules (``--data``), as the workflows' keyword arguments."""
+    options = {
+        "smiles_column": args.smiles_column,
+        "smiles_columns": args.smiles_columns,
+        "descriptor_file": args.descriptors_file,
+        "workers": args.workers,
+        "batch_size": args.batch_size,
+        "allow_partial": args.allow_partial,
+    }
+    if "precision" in args:
+        options["precision"] = args.precision
+    return options
+
+
 def _add_predict(commands: argparse._SubParsersAction) -> None:
     parser = commands.add_parser(
         "predict",
@@ -578,15 +594,9 @@ def run_predict(args: argparse.Namespace) -> int:
         args.model,
         args.data,
         args.out,
-        smiles_column=args.smiles_column,
-        descriptor_file=args.descriptors_file,
-        workers=args.workers,
-        batch_size=args.batch_size,
         mc_dropout=args.mc_dropout,
         seed=args.seed,
-        allow_partial=args.allow_partial,
-        precision=args.precision,
-        smiles_columns=args.smiles_columns,
+        **_model_input_options(args),
     )
     print(f"wrote {len(frame)} rows to {args.out}", file=sys.stderr)
     return 0
@@ -601,13 +611,7 @@ def run_fingerprint(args: argparse.Namespace) -> int:
         args.out,
         layer=args.layer,
         member=args.member,
-        smiles_column=args.smiles_column,
-        descriptor_file=args.descriptors_file,
-        workers=args.workers,
-        batch_size=args.batch_size,
-        allow_partial=args.allow_partial,
-        precision=args.precision,
-        smiles_columns=args.smiles_columns,
+        **_model_input_options(args),
     )
     width = frame.shape[1] - 2
     print(f"wrote {len(frame)} fingerprints of {width} values to {args.out}", file=sys.stderr)
@@ -652,11 +656,7 @@ def run_explain(args: argparse.Namespace) -> int:
         method=args.method,
         target=args.target,
         max_images=args.max_images,
-        smiles_column=args.smiles_column,
-        descriptor_file=args.descriptors_file,
-        workers=args.workers,
-        batch_size=args.batch_size,
-        allow_partial=args.allow_partial,
+        **_model_input_options(args),
     )
     molecules = frame["row"].nunique()
     print(

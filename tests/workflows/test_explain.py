@@ -125,6 +125,12 @@ def test_cli_writes_attributions_pictures_and_invalid_rows(nitrogen_run, tmp_pat
     assert main([*command, "--max-images", "1"]) == 0  # the pictures of the first run go
     assert sorted(p.name for p in images.iterdir()) == ["row_0.png"]
 
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text("name,molecule\nA,CCO\n")
+    options = ["--smiles-columns", "molecule", "--out", str(tmp_path / "renamed")]
+    assert main([*command[:4], "--data", str(renamed), *options]) == 0
+    assert pd.read_csv(tmp_path / "renamed" / "attributions.csv").smiles.tolist() == ["CCO"] * 3
+
 
 def test_repeated_batch_equals_the_batch_of_repeated_molecules(ensemble):
     graphs = prediction_inputs(SMILES, ensemble.featurizer).graphs()

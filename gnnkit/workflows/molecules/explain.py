@@ -3,6 +3,7 @@ molecule (the ``gnnkit mol explain`` command)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +38,7 @@ def explain_molecules(
     target: str | None = None,
     max_images: int = 50,
     smiles_column: str | None = None,
+    smiles_columns: Sequence[str] = (),
     descriptor_file: str | Path | None = None,
     workers: int = 1,
     batch_size: int = 256,
@@ -56,8 +58,9 @@ def explain_molecules(
     valid rows ``out_dir/images/row_<row>.png``, the molecule drawn by RDKit as a similarity
     map of its attributions (:func:`draw_attributions`), pictures of an earlier run there being
     removed first. Rows whose SMILES RDKit rejects are listed in ``out_dir/invalid_smiles.csv``,
-    as ``predict`` does. Returns the attribution table. Models of several molecules per row
-    are refused.
+    as ``predict`` does; the reading options (``smiles_column``, ``smiles_columns``,
+    ``descriptor_file``, ``workers``, ``batch_size``, ``allow_partial``) are ``predict``'s.
+    Returns the attribution table. Models of several molecules per row are refused.
     """
     ensemble = load_molecule_ensemble(model_dir, allow_partial)
     if ensemble.featurizer.get("smiles_columns"):
@@ -66,7 +69,9 @@ def explain_molecules(
             "predictions of models of one molecule per row"
         )
     column, slot = prediction_slot(ensemble.task, target)
-    table, inputs = featurize_file(ensemble, data, smiles_column, descriptor_file, workers)
+    table, inputs = featurize_file(
+        ensemble, data, smiles_column, descriptor_file, workers, smiles_columns
+    )
     add_hydrogens = bool(ensemble.featurizer.get("add_hydrogens", False))
     rows, smiles, atoms, symbols, values, pictures = [], [], [], [], [], []
     positions = iter(inputs.positions.tolist())
