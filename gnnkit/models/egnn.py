@@ -12,6 +12,7 @@ from gnnkit.models.dmpnn import AGGREGATIONS, aggregate_atoms, feed_forward, res
 from gnnkit.models.registry import register_model
 from gnnkit.nn.conv.egnn import EGNNConv
 from gnnkit.nn.graph_call import num_graphs_of
+from gnnkit.ops.scatter import index_counts
 
 #: Positions enter the layers in nm (Å × 0.1): the squared distances that every EGNN layer feeds
 #: its message MLP then stay of order 1 (≤ about 4 nm² for drug-sized molecules).
@@ -30,8 +31,7 @@ def complete_graph(batch: Tensor, num_graphs: int) -> Tensor:
     one host sync.
     """
     nodes = torch.arange(batch.numel(), device=batch.device)
-    counts = torch.zeros(num_graphs, dtype=torch.long, device=batch.device)
-    counts.index_add_(0, batch, torch.ones_like(batch))
+    counts = index_counts(batch, num_graphs)
     first = (torch.cumsum(counts, 0) - counts)[batch]  # [N]: first node of each node's graph
     others = counts[batch] - 1  # [N]: sources of each target
     pairs = int(others.sum())

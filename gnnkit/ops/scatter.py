@@ -139,6 +139,12 @@ def _broadcast_index(index: Tensor, src: Tensor, dim: int) -> Tensor:
     return index.view(shape).expand_as(src)
 
 
+def index_counts(index: Tensor, size: int) -> Tensor:
+    """How often each of ``0 … size − 1`` occurs in the 1-D ``index`` ``[size]``, by
+    ``index_add_`` of ones: unlike ``bincount``, no host sync on CUDA."""
+    return index.new_zeros(size).index_add_(0, index, torch.ones_like(index))
+
+
 def _scatter_torch(src: Tensor, index: Tensor, dim: int, dim_size: int, reduce: str) -> Tensor:
     size = list(src.shape)
     size[dim] = dim_size
@@ -147,9 +153,7 @@ def _scatter_torch(src: Tensor, index: Tensor, dim: int, dim_size: int, reduce: 
         # broadcast index, forward and backward.
         out = src.new_zeros(size).index_add_(dim, index, src)
         if reduce == "mean":
-            # Counts by index_add_ of ones: unlike bincount, no host sync on CUDA.
-            count = index.new_zeros(dim_size).index_add_(0, index, torch.ones_like(index))
-            count.clamp_(min=1)
+            count = index_counts(index, dim_size).clamp_(min=1)
             shape = [1] * src.dim()
             shape[dim] = -1
             out = out / count.view(shape).to(src.dtype)
