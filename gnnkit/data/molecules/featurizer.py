@@ -245,7 +245,6 @@ class MoleculeCodes:
     positions: np.ndarray
     failures: list[tuple[int, str]] = field(default_factory=list)
     pos: np.ndarray | None = None
-    component: np.ndarray | None = None
 
     @staticmethod
     def concatenate(parts: Sequence[MoleculeCodes]) -> MoleculeCodes:
