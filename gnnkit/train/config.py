@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
-from gnnkit.choices import REGRESSION_LOSSES, TASK_KINDS, TaskKind
+from gnnkit.choices import REGRESSION_LOSSES, TASK_KINDS, RegressionLoss, TaskKind
 
 PROGRESS_MODES: tuple[str, ...] = ("auto", "bar", "lines", "none")
 DEFAULT_MONITOR = {"regression": "rmse", "binary": "roc_auc", "multiclass": "accuracy"}
@@ -72,7 +72,7 @@ class TrainConfig:
     n_classes: int | None = None
     class_names: list[str] | None = None
     class_balance: bool = False
-    loss: Literal["mse", "mve", "evidential"] = "mse"
+    loss: RegressionLoss = "mse"
     evidential_lambda: float = 0.2
     epochs: int = 50
     batch_size: int = 64
