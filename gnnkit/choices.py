@@ -29,6 +29,11 @@ ATTRIBUTION_METHODS: tuple[str, ...] = ("integrated-gradients", "saliency", "occ
 #: Numeric precisions of molecule inference (:mod:`gnnkit.train.precision`).
 PRECISIONS: tuple[str, ...] = ("fp32", "int8")
 
+#: Engines that run a screen or a hyper-parameter search: this process, or Ray.
+ENGINES: tuple[str, ...] = ("local", "ray")
+#: Pruners of a hyper-parameter search (:mod:`gnnkit.workflows.hpopt`).
+PRUNERS: tuple[str, ...] = ("median", "asha", "none")
+
 #: Molecule splits (:mod:`gnnkit.data.splits`).
 SPLIT_TYPES: tuple[str, ...] = ("random", "scaffold", "stratified")
 #: What to do with rows holding the same molecule (:mod:`gnnkit.data.molecules.duplicates`).

@@ -16,8 +16,10 @@ from gnnkit.choices import (
     ATTRIBUTION_METHODS,
     CALIBRATIONS,
     DEDUPLICATE_MODES,
+    ENGINES,
     FINGERPRINT_LAYERS,
     PRECISIONS,
+    PRUNERS,
     RANK_BY,
     SPLIT_TYPES,
 )
@@ -29,10 +31,8 @@ from gnnkit.train.config import (
     non_negative_int,
     positive_int,
 )
-from gnnkit.workflows.hpopt.config import ENGINES as HPOPT_ENGINES
-from gnnkit.workflows.hpopt.config import PRUNERS
 from gnnkit.workflows.molecules.config import MOLECULE_MODELS, TASKS, MoleculeTrainConfig
-from gnnkit.workflows.screen.config import ENGINES, ScreenConfig
+from gnnkit.workflows.screen.config import ScreenConfig
 
 #: Training settings that ``mol train`` derives from its own options.
 TRAIN_FIELDS_SET_HERE = ("task", "task_names", "n_classes", "class_names", "id_key")
@@ -250,7 +250,7 @@ def _add_hpopt(commands: argparse._SubParsersAction) -> None:
     ray = parser.add_argument_group("distributed (--engine ray, needs gnnkit[distributed])")
     ray.add_argument(
         "--engine",
-        choices=HPOPT_ENGINES,
+        choices=ENGINES,
         default="local",
         help="local: trials one after another in this process; ray: on Ray Tune",
     )

@@ -19,9 +19,10 @@ from gnnkit.lazy import lazy_exports
 __getattr__, __dir__, __all__ = lazy_exports(
     globals(),
     {
-        ".config": ("ENGINES", "PRUNERS", "HpoptConfig"),
+        ".config": ("HpoptConfig",),
         ".records": ("TrialRecord", "best_trial"),
         ".search": ("search",),
         ".space": ("DEFAULT_SPACE", "TUNABLE", "Dimension", "parse_space", "read_space"),
+        "gnnkit.choices": ("ENGINES", "PRUNERS"),
     },
 )

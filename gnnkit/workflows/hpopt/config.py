@@ -5,10 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gnnkit.choices import ENGINES, PRUNERS
 from gnnkit.workflows.hpopt.space import DEFAULT_SPACE, Dimension
-
-ENGINES = ("local", "ray")
-PRUNERS = ("median", "asha", "none")
 
 
 @dataclass(slots=True)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from gnnkit.choices import PRECISIONS, RANK_BY
-
-ENGINES = ("local", "ray")
+from gnnkit.choices import ENGINES, PRECISIONS, RANK_BY
 
 
 @dataclass(slots=True)
