@@ -77,8 +77,9 @@ def explain_molecules(
     positions = iter(inputs.positions.tolist())
     for batch in inputs.batches(batch_size):
         attribution = atom_attributions(ensemble, batch, slot, method)
-        with torch.no_grad():
-            prediction = ensemble.predict(iter([batch])).mean[slot]
+        if len(pictures) < max_images:  # the prediction is only for the pictures' legends
+            with torch.no_grad():
+                prediction = ensemble.predict(iter([batch])).mean[slot]
         for molecule, start in enumerate(batch.ptr[:-1].tolist()):
             row = next(positions)
             mol = parse_smiles(table.smiles[row], add_hydrogens)
