@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
-import rdkit
 from rdkit import Chem, rdBase
+from screen import NCI
 from sklearn.metrics import roc_auc_score
-from timing import timed
+from timing import gnnkit_mol, timed
 
 from gnnkit.choices import ATTRIBUTION_METHODS
 from gnnkit.data.molecules.catalog import embedded_chembl
 
-NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
 MODELS = {
     "default (300, norm)": [],
     "small (32, sum)": [
@@ -72,10 +70,6 @@ def test_molecules(data: Path, run: Path, out: Path) -> Path:
     return out
 
 
-def gnnkit(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "gnnkit", "mol", *arguments]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=30)
@@ -89,14 +83,14 @@ def main() -> None:
             name = f"{data.stem}_{model.split()[0]}"
             run = args.out / name
             if not (run / "model.pt").exists():
-                train = gnnkit("train", "--data", str(data), "--target-columns", "nitrogens")
+                train = gnnkit_mol("train", "--data", str(data), "--target-columns", "nitrogens")
                 train += ["--epochs", str(args.epochs), "--progress", "none", *options]
                 timed([*train, "--out", str(run)], args.out / f"{name}_train.log")
             r2 = json.loads((run / "metrics.json").read_text())["test"]["r2"]
             test = test_molecules(data, run, args.out / f"{name}_test.csv")
             for method in ATTRIBUTION_METHODS:
                 out = args.out / f"{name}_{method}"
-                explain = gnnkit("explain", "--model", str(run), "--data", str(test))
+                explain = gnnkit_mol("explain", "--model", str(run), "--data", str(test))
                 explain += ["--out", str(out), "--method", method, "--max-images", "0"]
                 seconds = timed(explain, args.out / f"{name}_{method}.log")
                 frame = pd.read_csv(out / "attributions.csv")

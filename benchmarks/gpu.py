@@ -34,8 +34,9 @@ import pandas as pd
 import torch
 from screen import build_library, head
 from timing import timed
-from vs_chemprop import SHORT, chemprop_command, datasets, samples_per_second
+from vs_chemprop import SHORT, Dataset, chemprop_command, samples_per_second
 
+from gnnkit.data.molecules.catalog import embedded_chembl
 from gnnkit.data.splits import random_split, write_splits
 from gnnkit.ops import available_backends, scatter, use_backend
 from gnnkit.ops.scatter import REDUCTIONS
@@ -69,8 +70,7 @@ def synchronize(device: torch.device) -> None:
 def training_data(workdir: Path, molecules: int | None) -> tuple[Path, Path, int]:
     """The ChEMBL CSV (its first ``molecules`` rows), a random 80/10/10 ``splits.json`` and
     the training split's size."""
-    (chembl,) = datasets(["chembl"])
-    frame = pd.read_csv(chembl.path)
+    frame = pd.read_csv(embedded_chembl().path)
     frame = frame if molecules is None else frame.head(molecules)
     data, splits = workdir / "chembl.csv", workdir / "splits.json"
     frame.to_csv(data, index=False)
@@ -101,8 +101,7 @@ def chemprop_training(
 ) -> float:
     """Training molecules/s of ``chemprop train`` (its defaults), from an ``epochs``-epoch and
     a :data:`SHORT`-epoch run."""
-    (chembl,) = datasets(["chembl"])
-    chembl = replace(chembl, path=data)
+    chembl = Dataset("chembl", data, ["pIC50"], "regression")
     with tempfile.TemporaryDirectory(prefix="chemprop_") as folder:
         walls = {
             run: timed(

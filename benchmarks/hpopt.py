@@ -22,13 +22,10 @@ import sys
 from pathlib import Path
 
 import pandas as pd
-from timing import timed
+from timing import gnnkit_mol, timed
+from vs_chemprop import SHARED
 
-ESOL = Path(__file__).resolve().parents[2] / "shared" / "data" / "molecules" / "esol_500.csv"
-
-
-def gnnkit(*arguments: str) -> list[str]:
-    return [sys.executable, "-m", "gnnkit", "mol", *arguments]
+ESOL = SHARED / "esol_500.csv"
 
 
 def main() -> None:
@@ -45,11 +42,11 @@ def main() -> None:
     common = ["--data", str(args.data), "--epochs", str(args.epochs), "--seed", "0"]
     common += ["--progress", "none"]
     commands = {
-        "default": gnnkit("train", *common, "--out", str(args.out / "default")),
-        "search": gnnkit(
+        "default": gnnkit_mol("train", *common, "--out", str(args.out / "default")),
+        "search": gnnkit_mol(
             "hpopt", *common, "--trials", str(args.trials), "--out", str(args.out / "search")
         ),
-        "best": gnnkit(
+        "best": gnnkit_mol(
             "train",
             "--config",
             str(args.out / "search" / "best_config.json"),

@@ -21,12 +21,10 @@ import statistics
 import time
 from pathlib import Path
 
-import rdkit
 from rdkit import Chem, rdBase
+from screen import NCI
 
 from gnnkit.data.molecules.sdf import sd_records
-
-NCI = Path(rdkit.__file__).parent / "Data" / "NCI" / "first_5K.smi"
 
 
 def write_library(path: Path) -> int:

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+
+def gnnkit_mol(*arguments: str) -> list[str]:
+    """The command ``gnnkit mol ARGUMENTS`` with this Python."""
+    return [sys.executable, "-m", "gnnkit", "mol", *arguments]
 
 
 def timed(command: list[str], log: Path) -> float:

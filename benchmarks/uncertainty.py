@@ -25,6 +25,7 @@ import statistics
 from pathlib import Path
 
 import torch
+from vs_chemprop import SHARED
 
 from gnnkit.train import TrainConfig, fit_calibration, load_ensemble
 from gnnkit.train.data import stack_targets
@@ -37,7 +38,7 @@ from gnnkit.workflows.molecules import (
     train_molecules,
 )
 
-ESOL = Path(__file__).resolve().parents[2] / "shared" / "data" / "molecules" / "esol_500.csv"
+ESOL = SHARED / "esol_500.csv"
 DATASETS = {"ChEMBL (embedded)": (None, None), "ESOL subset": (ESOL, ["logSolubility"])}
 COLUMNS = (
     "data set",

@@ -84,11 +84,11 @@ class Dataset:
         return "rmse" if self.task == "regression" else "roc_auc"
 
 
-def datasets(names: list[str], workdir: Path | None = None) -> list[Dataset]:
+def datasets(names: list[str], workdir: Path) -> list[Dataset]:
     """The named datasets; ``chembl642`` is a seeded sample of 642 molecules of the embedded
     ChEMBL set (written to ``workdir``), a training set of the size where start-up weighs more."""
     chembl = embedded_chembl().path
-    sample = (workdir or Path(tempfile.gettempdir())) / "chembl_642.csv"
+    sample = workdir / "chembl_642.csv"
     if "chembl642" in names:
         pd.read_csv(chembl).sample(642, random_state=0).to_csv(sample, index=False)
     available = {
