@@ -16,6 +16,7 @@ from torch_geometric.data import InMemoryDataset
 
 from gnnkit.choices import DEDUPLICATE_MODES
 from gnnkit.data.cache import cache_root
+from gnnkit.data.molecules.batch import ATOM_ARRAYS, pointer
 from gnnkit.data.molecules.components import MoleculeColumns
 from gnnkit.data.molecules.descriptors import (
     DESCRIPTOR_SETS,
@@ -274,10 +275,8 @@ class MoleculeCSVDataset(InMemoryDataset):
             "y_mask": ~torch.isnan(targets),
             "row": torch.from_numpy(rows),
         }
-        if featurized.pos is not None:
-            tensors["pos"] = torch.from_numpy(featurized.pos)
-        if featurized.component is not None:
-            tensors["component"] = torch.from_numpy(featurized.component)
+        atom_arrays = {key: getattr(featurized, key) for key in ATOM_ARRAYS}
+        tensors.update({k: torch.from_numpy(v) for k, v in atom_arrays.items() if v is not None})
         if self.table.weights is not None:
             tensors["weight"] = torch.from_numpy(self.table.weights[rows]).float()
         if self.descriptor_file is not None:
@@ -287,14 +286,11 @@ class MoleculeCSVDataset(InMemoryDataset):
             values = self.molecules.descriptors(rows.tolist(), self.descriptor_set)
             tensors["descriptors"] = torch.from_numpy(values).float()
         count = len(rows)
-        atom_slices = torch.from_numpy(np.concatenate([[0], np.cumsum(featurized.num_atoms)]))
-        edge_slices = torch.from_numpy(np.concatenate([[0], np.cumsum(featurized.num_edges)]))
+        atom_slices, edge_slices = pointer(featurized.num_atoms), pointer(featurized.num_edges)
         per_graph = torch.arange(count + 1)
         slices = {key: per_graph for key in tensors}
         slices.update(x=atom_slices, edge_index=edge_slices, edge_attr=edge_slices)
-        for key in ("pos", "component"):
-            if key in tensors:
-                slices[key] = atom_slices
+        slices.update({key: atom_slices for key in ATOM_ARRAYS if key in tensors})
         slices["rev_edge_index"] = edge_slices
         return {
             "tensors": tensors,
