@@ -139,3 +139,13 @@ def test_truncated_and_empty_sd_files(sd_file, tmp_path):
         read_molecule_table(tmp_path / "empty.sdf", target_columns=[])
     with pytest.raises(DataFileError, match=r"empty\.sdf: the file holds no SD records"):
         MoleculeStream(tmp_path / "empty.sdf")
+
+
+def test_both_readers_take_the_same_lines_as_data_headers(tmp_path):
+    block = Chem.MolToMolBlock(Chem.MolFromSmiles("CCO"))
+    path = tmp_path / "h.sdf"
+    path.write_text(f"{block}> <logS\n-1.5\n\n>  25  <note>  (3)\nkept\n\n$$$$\n")
+    table = read_molecule_table(path, target_columns=[])
+    assert list(table.frame.columns) == ["smiles", "name", "note"]
+    assert table.frame.note.tolist() == ["kept"]
+    assert sd_property_names(path) == ["note"]

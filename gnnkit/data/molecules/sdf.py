@@ -44,6 +44,8 @@ BLOCK_END = "M  END"
 _TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*")
 #: A data header line (``> <NAME>`` or ``>  25  <NAME>  (3)``) at the start of a line.
 _DATA_HEADER = re.compile(rb"^>[^\n<]*<([^>\n]*)>", re.MULTILINE)
+#: The same header in a line of text, so that both readers take the same lines as headers.
+_HEADER_LINE = re.compile(_DATA_HEADER.pattern.decode())
 
 
 def is_sd_file(path: str | Path) -> bool:
@@ -125,9 +127,9 @@ def _properties(lines: list[str]) -> dict[str, str]:
     value: list[str] = []
     for line in [*lines, ""]:
         if name is None:
-            if line.startswith(">") and "<" in line:
-                name = line[line.index("<") + 1 :].split(">", 1)[0]
-                value = []
+            header = _HEADER_LINE.match(line)
+            if header:
+                name, value = header.group(1), []
         elif line.strip():
             value.append(line.rstrip())
         else:
