@@ -34,6 +34,9 @@ ENGINES: tuple[str, ...] = ("local", "ray")
 #: Pruners of a hyper-parameter search (:mod:`gnnkit.workflows.hpopt`).
 PRUNERS: tuple[str, ...] = ("median", "asha", "none")
 
+#: How a molecule model pools its atoms (:func:`gnnkit.models.dmpnn.aggregate_atoms`).
+AGGREGATIONS: tuple[str, ...] = ("norm", "mean", "sum")
+
 #: Molecule splits (:mod:`gnnkit.data.splits`).
 SPLIT_TYPES: tuple[str, ...] = ("random", "scaffold", "stratified")
 #: What to do with rows holding the same molecule (:mod:`gnnkit.data.molecules.duplicates`).

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from gnnkit.choices import (
+    AGGREGATIONS,
     ATTRIBUTION_METHODS,
     CALIBRATIONS,
     DEDUPLICATE_MODES,
@@ -148,7 +149,7 @@ def _add_training_arguments(parser: argparse.ArgumentParser) -> None:
         "--depth", type=positive_int, help="message-passing steps; unset: 3 for dmpnn, 4 for egnn"
     )
     model.add_argument("--dropout", type=float, default=0.0)
-    model.add_argument("--aggregation", choices=["norm", "mean", "sum"], default="norm")
+    model.add_argument("--aggregation", choices=AGGREGATIONS, default="norm")
     model.add_argument("--ffn-hidden", type=positive_int, default=300)
     model.add_argument(
         "--ffn-layers", type=non_negative_int, default=1, help="hidden layers of the FFN head"

@@ -7,12 +7,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gnnkit.choices import AGGREGATIONS
 from gnnkit.models.registry import register_model
 from gnnkit.nn.conv.dmpnn import DMPNNConv
 from gnnkit.nn.graph_call import num_graphs_of
 from gnnkit.ops import scatter
 
-AGGREGATIONS = ("mean", "sum", "norm")
 #: Modules of one ``ReLU → Dropout → Linear`` block of :func:`feed_forward`.
 BLOCK_SIZE = 3
 

@@ -8,7 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gnnkit.models.dmpnn import AGGREGATIONS, aggregate_atoms, feed_forward, reset_linear_layers
+from gnnkit.choices import AGGREGATIONS
+from gnnkit.models.dmpnn import aggregate_atoms, feed_forward, reset_linear_layers
 from gnnkit.models.registry import register_model
 from gnnkit.nn.conv.egnn import EGNNConv
 from gnnkit.nn.graph_call import num_graphs_of

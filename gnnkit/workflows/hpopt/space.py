@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from gnnkit.choices import AGGREGATIONS
+
 Kind = Literal["int", "float", "str"]
 DIMENSION_TYPES = ("int", "float", "categorical")
 
@@ -68,7 +70,7 @@ TUNABLE = {
     "dropout": Tunable("dropout", "float", minimum=0.0, below=1.0),
     "ffn_layers": Tunable("ffn_layers", "int", minimum=0),
     "ffn_hidden": Tunable("ffn_hidden_channels", "int", minimum=1),
-    "aggregation": Tunable("aggregation", "str", choices=("norm", "mean", "sum")),
+    "aggregation": Tunable("aggregation", "str", choices=AGGREGATIONS),
     "batch_size": Tunable("batch_size", "int", train=True, minimum=1),
     "init_lr": Tunable("init_lr", "float", train=True, minimum=0.0, open_minimum=True),
     "max_lr": Tunable("max_lr", "float", train=True, minimum=0.0, open_minimum=True),
@@ -113,7 +115,7 @@ DEFAULT_SPACE = (
     Dimension("dropout", "float", 0.0, 0.4, step=0.05),
     Dimension("ffn_layers", "int", 1, 3),
     Dimension("ffn_hidden", "int", 100, 600, step=100),
-    Dimension("aggregation", "categorical", choices=("norm", "mean", "sum")),
+    Dimension("aggregation", "categorical", choices=AGGREGATIONS),
     Dimension("batch_size", "categorical", choices=(16, 32, 64, 128)),
     Dimension("init_lr", "float", 1e-5, 1e-3, log=True),
     Dimension("max_lr", "float", 1e-4, 1e-2, log=True),
